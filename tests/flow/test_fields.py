@@ -175,3 +175,9 @@ def test_header_lookup() -> None:
     assert F.BY_HEADER[(F.NXM_NX, 0, 0)] is F.field("reg0")
     with pytest.raises(KeyError):
         F.field("no_such_field")
+
+
+def test_field_docs_are_current() -> None:
+    from pyvswitch.flow import fielddoc
+    doc = Path(__file__).resolve().parents[2] / "docs" / "fields.md"
+    assert doc.read_text() == fielddoc.render(), "run: python -m pyvswitch.flow.fielddoc > docs/fields.md"
