@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The whole suite, with a coverage figure for the package (reported, not enforced).
 test: deps venv
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -p no:cacheprovider tests
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -p no:cacheprovider --cov=pyvswitch --cov-report=term:skip-covered tests
 
 test-fast: venv
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -p no:cacheprovider -x tests
