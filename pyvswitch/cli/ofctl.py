@@ -1,0 +1,263 @@
+"""``pyvs-ofctl``: the OpenFlow command-line tool, in the image of ``ovs-ofctl``.
+
+Usage: ``pyvs-ofctl [OPTIONS] COMMAND [ARG...]``.  Arguments, output and exit codes follow ovs-ofctl(8) so that
+scripts written for one work with the other; errors print ``pyvs-ofctl: MESSAGE`` on stderr and exit 1.
+
+Commands are registered in ``COMMANDS`` (name -> minimum and maximum argument counts and a handler), like
+ovs-ofctl's command table, so that the commands that talk to a switch (``add-flow``, ``dump-flows`` ...) can be
+added next to the offline ones implemented now:
+
+* ``parse-flow FLOW``: parse one flow as ``add-flow`` would, print the usable protocols, the protocol chosen
+  among those allowed (``-O``, default OpenFlow 1.0), and the flow_mod message as received.
+* ``parse-flows FILE``: the same for every flow in FILE (``-`` for stdin), all sent in one protocol.
+
+Options: ``-O``/``--protocols VERSION[,VERSION]...``, ``-F``/``--flow-format FORMAT[,FORMAT]...``,
+``-h``/``--help``, ``-V``/``--version``.  Options may follow the command, as with GNU getopt.
+
+``run(argv, stdout, stderr)`` runs the tool in process (tests use it); ``main()`` is the console entry point.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from pyvswitch.ofproto import flow_mod_text as FMT
+from pyvswitch.ofproto.protocols import Proto
+from pyvswitch.util import vlog
+
+PROGRAM = "pyvs-ofctl"
+VERSION = "0.1.0"
+
+
+class Fatal(Exception):
+    """An error that ends the program: printed as ``pyvs-ofctl: MESSAGE``, exit status 1."""
+
+
+@dataclass
+class Context:
+    """What a command handler needs: its arguments, the parsed options, and where to write."""
+
+    args: list[str]
+    stdout: TextIO
+    stderr: TextIO
+    versions: set[int] = field(default_factory=set)
+    flow_formats: Proto | None = None
+
+    def allowed_protocols(self) -> Proto:
+        try:
+            return FMT.allowed_protocols(self.versions, self.flow_formats)
+        except FMT.FlowModParseError as e:
+            raise Fatal(str(e)) from None
+
+    def print(self, line: str) -> None:
+        self.stdout.write(line + "\n")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    min_args: int
+    max_args: int
+    handler: Callable[[Context], None]
+
+
+def _emit(ctx: Context, result: FMT.ParseFlowsResult) -> None:
+    for line in result.stdout:
+        ctx.print(line)
+    if result.error is not None:
+        raise Fatal(result.error)
+
+
+def cmd_parse_flow(ctx: Context) -> None:
+    allowed = ctx.allowed_protocols()
+    _emit(ctx, FMT.run_parse_flows([ctx.args[0]], allowed))
+
+
+def _preprocessed_lines(text: str) -> tuple[list[str], list[int]]:
+    """Lines as OVS's ``ds_get_preprocessed_line`` returns them: everything from ``#`` on is a comment, and lines
+    holding only spaces, tabs (or nothing) are skipped.  Returns the lines and their 1-based numbers."""
+    lines, numbers = [], []
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    for n, line in enumerate(parts, 1):
+        line = line.split("#", 1)[0]
+        if line.strip(" \t\n"):
+            lines.append(line)
+            numbers.append(n)
+    return lines, numbers
+
+
+def cmd_parse_flows(ctx: Context) -> None:
+    allowed = ctx.allowed_protocols()
+    name = ctx.args[0]
+    try:
+        if name == "-":
+            text = sys.stdin.read()
+        else:
+            with open(name, encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+    except OSError as e:
+        raise Fatal(f"{name}: open failed ({e.strerror})") from None
+    lines, numbers = _preprocessed_lines(text)
+    _emit(ctx, FMT.run_parse_flows(lines, allowed, file_name=name, line_numbers=numbers))
+
+
+COMMANDS: dict[str, Command] = {c.name: c for c in [
+    Command("parse-flow", "parse-flow FLOW", 1, 1, cmd_parse_flow),
+    Command("parse-flows", "parse-flows FILE", 1, 1, cmd_parse_flows),
+]}
+
+
+def usage() -> str:
+    lines = [f"{PROGRAM}: OpenFlow switch management utility",
+             f"usage: {PROGRAM} [OPTIONS] COMMAND [ARG...]",
+             "",
+             "Other commands:"]
+    for c in COMMANDS.values():
+        lines.append(f"  {c.usage:<28}print the flow_mod(s) {PROGRAM} would send")
+    lines += ["",
+              "Options:",
+              "  -O, --protocols=LIST        allow these OpenFlow versions (default: OpenFlow10)",
+              "  -F, --flow-format=FORMAT    force particular flow format(s)",
+              "  -h, --help                  display this help message",
+              "  -V, --version               display version information"]
+    return "\n".join(lines) + "\n"
+
+
+_LONG_WITH_ARG = {"protocols": "O", "flow-format": "F", "timeout": "t"}
+_LONG_NO_ARG = {"help": "h", "version": "V", "more": "m", "strict": "strict", "names": "names",
+                "no-names": "no-names", "stats": "stats", "no-stats": "no-stats", "readd": "readd"}
+_SHORT_WITH_ARG = set("OFt")
+_SHORT_NO_ARG = set("hVm")
+
+
+def _getopt(argv: list[str]) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """GNU ``getopt_long`` with argument permutation: options anywhere, ``--`` ends them."""
+    opts: list[tuple[str, str | None]] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            rest.extend(argv[i + 1:])
+            break
+        if a.startswith("--"):
+            name, eq, val = a[2:].partition("=")
+            matches = [n for n in list(_LONG_WITH_ARG) + list(_LONG_NO_ARG) if n.startswith(name)]
+            exact = [n for n in matches if n == name]
+            if exact:
+                matches = exact
+            if len(matches) != 1:
+                what = "ambiguous" if matches else "unrecognized"
+                raise Fatal(f"option '--{name}' is {what}" if what == "ambiguous"
+                            else f"unrecognized option '--{name}'")
+            name = matches[0]
+            if name in _LONG_WITH_ARG:
+                if not eq:
+                    i += 1
+                    if i >= len(argv):
+                        raise Fatal(f"option '--{name}' requires an argument")
+                    val = argv[i]
+                opts.append((_LONG_WITH_ARG[name], val))
+            else:
+                if eq:
+                    raise Fatal(f"option '--{name}' doesn't allow an argument")
+                opts.append((_LONG_NO_ARG[name], None))
+        elif a.startswith("-") and a != "-":
+            j = 1
+            while j < len(a):
+                c = a[j]
+                if c in _SHORT_WITH_ARG:
+                    val = a[j + 1:]
+                    if not val:
+                        i += 1
+                        if i >= len(argv):
+                            raise Fatal(f"option requires an argument -- '{c}'")
+                        val = argv[i]
+                    opts.append((c, val))
+                    break
+                if c in _SHORT_NO_ARG:
+                    opts.append((c, None))
+                    j += 1
+                    continue
+                raise Fatal(f"invalid option -- '{c}'")
+        else:
+            rest.append(a)
+        i += 1
+    return opts, rest
+
+
+def run(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    """Run ``pyvs-ofctl`` with ``argv`` (without the program name); return the exit status."""
+    saved_sink = vlog._sink
+    vlog.set_sink(stderr)
+    FMT.reset_process_state()
+    with vlog.bridge_logging():
+        return _run(argv, stdout, stderr, saved_sink)
+
+
+def _run(argv: list[str], stdout: TextIO, stderr: TextIO, saved_sink: object) -> int:
+    try:
+        opts, args = _getopt(argv)
+        versions: set[int] = set()
+        flow_formats: Proto | None = None
+        for opt, val in opts:
+            if opt == "h":
+                stdout.write(usage())
+                return 0
+            if opt == "V":
+                stdout.write(f"{PROGRAM} (pyvswitch) {VERSION}\nOpenFlow versions 0x1:0x6\n")
+                return 0
+            try:
+                if opt == "O":
+                    assert val is not None
+                    v = FMT.versions_from_string(val)
+                    if v:
+                        versions = v
+                elif opt == "F":
+                    assert val is not None
+                    flow_formats = FMT.protocols_from_string(val)
+            except FMT.FlowModParseError as e:
+                raise Fatal(str(e)) from None
+        if not args:
+            raise Fatal("missing command name; use --help for help")
+        cmd = COMMANDS.get(args[0])
+        if cmd is None:
+            raise Fatal(f"unknown command '{args[0]}'; use --help for help")
+        n = len(args) - 1
+        if n < cmd.min_args:
+            raise Fatal(f"'{cmd.name}' command requires at least {cmd.min_args} arguments")
+        if n > cmd.max_args:
+            raise Fatal(f"'{cmd.name}' command takes at most {cmd.max_args} arguments")
+        cmd.handler(Context(args[1:], stdout, stderr, versions, flow_formats))
+        return 0
+    except Fatal as e:
+        stdout.flush()
+        stderr.write(f"{PROGRAM}: {e}\n")
+        return 1
+    except Exception as e:  # noqa: BLE001 - a bug must still end in a one-line error, not a traceback
+        stdout.flush()
+        stderr.write(f"{PROGRAM}: internal error: {type(e).__name__}: {e}\n")
+        return 1
+    finally:
+        vlog.set_sink(saved_sink)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        rc = run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        rc = 1
+    except KeyboardInterrupt:
+        rc = 130
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,673 @@
+"""Flow-mods in ovs-ofctl text: parsing a flow line, choosing the OpenFlow protocol, and printing the flow_mod
+message the way ``ovs-ofctl parse-flow`` does.
+
+``parse_flow_mod(text, command)`` reads one flow as ``ovs-ofctl add-flow`` / ``mod-flows`` / ``del-flows`` read
+it (ovs-ofctl(8) "Flow Syntax"): the match (``pyvswitch.flow.match_text``), the flow-mod keywords each command
+accepts (``table``, ``priority``, ``cookie`` and ``cookie=V/M``, ``idle_timeout``, ``hard_timeout``,
+``importance``, ``send_flow_rem``, ``check_overlap``, ``reset_counts``, ``no_packet_counts``, ``no_byte_counts``,
+``out_port``, ``out_group``) and the actions (``pyvswitch.ofproto.actions``).  It returns a ``FlowMod`` plus the
+set of OpenFlow protocol variants able to carry it (``Proto``), narrowed by every field, keyword and action the way
+Open vSwitch narrows it.
+
+``choose_protocol(usable, allowed)`` picks the variant ovs-ofctl would use, and ``format_flow_mod(pfm, protocol)``
+prints the message as ``ovs-ofctl`` prints a received OpenFlow message: it models encoding the flow-mod in that
+protocol and decoding it again (``match_text.roundtrip``; ``actions.normalize_actions``), so what the wire format
+cannot carry disappears exactly as it does in OVS, and a message the decoder rejects prints as
+``***decode error: ...***`` with a hex dump of the encoded message.
+
+The ``parse-flow`` pipeline itself (three output lines, logs, exit codes) is ``run_parse_flows``; the CLI is a thin
+wrapper around it so that tests can run it in process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+from pyvswitch.flow import match_text as MT
+from pyvswitch.flow import values as V
+from pyvswitch.flow.match import Match
+from pyvswitch.ofproto.flow_mod import OFPP_ANY, Command, FlowMod, FlowModFlags
+from pyvswitch.ofproto.protocols import PROTO_VERSION, Proto
+from pyvswitch.util import vlog
+
+__all__ = [
+    "OFP_DEFAULT_PRIORITY",
+    "FlowModParseError",
+    "ParseFlowsResult",
+    "ParsedFlowMod",
+    "choose_protocol",
+    "extract_actions",
+    "format_flow_mod",
+    "hex_dump",
+    "parse_flow_mod",
+    "parse_flow_mod_str",
+    "protocol_to_string",
+    "protocols_from_string",
+    "protocols_from_versions",
+    "protocols_to_string",
+    "reset_process_state",
+    "run_parse_flows",
+    "versions_from_string",
+]
+
+OFP_DEFAULT_PRIORITY = 0x8000
+_UINT64_MAX = 0xFFFFFFFFFFFFFFFF
+
+_table_log = vlog.Vlog("ofp_table")
+_actions_log = vlog.Vlog("ofp_actions")
+
+
+class FlowModParseError(ValueError):
+    """A flow that does not parse; ``str()`` is ovs-ofctl's message (without ``ovs-ofctl: ``)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Protocol names.
+
+_PROTO_BITS = [Proto.OF10_STD, Proto.OF10_STD_TID, Proto.OF10_NXM, Proto.OF10_NXM_TID, Proto.OF11_STD,
+               Proto.OF12_OXM, Proto.OF13_OXM, Proto.OF14_OXM, Proto.OF15_OXM]
+_PROTO_NAMES = {
+    Proto.OF10_STD: "OpenFlow10-table_id", Proto.OF10_STD_TID: "OpenFlow10+table_id",
+    Proto.OF10_NXM: "NXM-table_id", Proto.OF10_NXM_TID: "NXM+table_id", Proto.OF11_STD: "OpenFlow11",
+    Proto.OF12_OXM: "OXM-OpenFlow12", Proto.OF13_OXM: "OXM-OpenFlow13", Proto.OF14_OXM: "OXM-OpenFlow14",
+    Proto.OF15_OXM: "OXM-OpenFlow15",
+}
+_PROTO_ABBREVS = [(Proto.ANY, "any"), (Proto.OF10_STD_ANY, "OpenFlow10"), (Proto.OF10_NXM_ANY, "NXM"),
+                  (Proto.OXM_ANY, "OXM")]
+_TID = Proto.OF10_STD_TID | Proto.OF10_NXM_TID | Proto.OF11_STD | Proto.OXM_ANY
+_OF12_UP = Proto.OXM_ANY
+_OF13_UP = Proto.OF13_OXM | Proto.OF14_OXM | Proto.OF15_OXM
+_OF11_UP = Proto.OF11_STD | Proto.OXM_ANY
+_NXM_OF11_UP = Proto.OF10_NXM_ANY | _OF11_UP
+
+_VERSION_NAMES = {1: "OpenFlow10", 2: "OpenFlow11", 3: "OpenFlow12", 4: "OpenFlow13", 5: "OpenFlow14",
+                  6: "OpenFlow15"}
+
+
+def protocol_to_string(p: Proto) -> str:
+    return _PROTO_NAMES[p]
+
+
+def protocols_to_string(ps: Proto) -> str:
+    """OVS ``ofputil_protocols_to_string``: abbreviations first where a whole group is present, then names."""
+    if not ps:
+        return "none"
+    out = []
+    rest = ps
+    while rest:
+        for grp, name in _PROTO_ABBREVS:
+            if rest & grp == grp:
+                out.append(name)
+                rest &= ~grp
+                break
+        else:
+            for bit in _PROTO_BITS:
+                if rest & bit:
+                    out.append(_PROTO_NAMES[bit])
+                    rest &= ~bit
+                    break
+    return ",".join(out)
+
+
+def protocols_from_string(s: str) -> Proto:
+    """OVS ``ofputil_protocols_from_string`` (``-F``): comma-separated names or abbreviations, case-insensitive."""
+    result = Proto.NONE
+    for item in s.split(","):
+        if not item:
+            continue
+        low = item.lower()
+        for bit, name in _PROTO_NAMES.items():
+            if name.lower() == low:
+                result |= bit
+                break
+        else:
+            for grp, name in _PROTO_ABBREVS:
+                if name.lower() == low:
+                    result |= grp
+                    break
+            else:
+                raise FlowModParseError(f"{item}: unknown flow protocol")
+    if not result:
+        raise FlowModParseError(f"{s}: no flow protocol specified")
+    return result
+
+
+def versions_from_string(s: str) -> set[int]:
+    """OVS ``ofputil_versions_from_string`` (``-O``): version names separated by commas or white space."""
+    out: set[int] = set()
+    for tok in s.replace(",", " ").split():
+        for v, name in _VERSION_NAMES.items():
+            if tok.lower() == name.lower():
+                out.add(v)
+                break
+        else:
+            raise FlowModParseError(f'Unknown OpenFlow version: "{tok}"')
+    return out
+
+
+def protocols_from_versions(versions: set[int]) -> Proto:
+    result = Proto.NONE
+    for p, v in PROTO_VERSION.items():
+        if v in versions:
+            result |= p
+    return result
+
+
+def allowed_protocols(versions: set[int] | None, flow_formats: Proto | None) -> Proto:
+    """What ovs-ofctl allows from ``-O`` (default OpenFlow 1.0 only) and ``-F`` (default any), or raise the
+    message it prints when they do not intersect."""
+    vers = versions if versions else {1}
+    formats = flow_formats if flow_formats is not None else Proto.ANY
+    vp = protocols_from_versions(vers)
+    if not formats & vp:
+        names = ", ".join(_VERSION_NAMES[v] for v in sorted(vers))
+        raise FlowModParseError(
+            f"None of the enabled OpenFlow versions ({names}) supports any of the enabled flow formats "
+            f"({protocols_to_string(formats)}).  (Use -O to enable additional OpenFlow versions or -F to enable "
+            f"additional flow formats.)")
+    return formats & vp
+
+
+def choose_protocol(usable: Proto, allowed: Proto) -> Proto | None:
+    """The lowest-numbered protocol that is both usable and allowed, as ovs-ofctl picks it."""
+    for bit in _PROTO_BITS:
+        if bit & usable & allowed:
+            return bit
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The actions module (written separately); everything we need from it goes through these helpers.
+
+_REQUIRED_ACTION_API = ("parse_actions", "format_actions", "actions_usable_protocols", "check_actions",
+                        "ActionParseError", "ActionCheckError")
+
+
+def _actions_api() -> Any:
+    """The actions module, or a FlowModParseError saying it is missing (never a traceback)."""
+    import importlib
+    try:
+        A = importlib.import_module("pyvswitch.ofproto.actions")
+    except ImportError as e:
+        raise FlowModParseError(f"cannot parse actions: {e}") from None
+    missing = [n for n in _REQUIRED_ACTION_API if not hasattr(A, n)]
+    if missing:
+        raise FlowModParseError("cannot parse actions: pyvswitch.ofproto.actions lacks " + ", ".join(missing))
+    return A
+
+
+@dataclass
+class ParsedFlowMod:
+    """A parsed flow line: the FlowMod, the protocols able to carry it, and the match's tunnel-metadata table."""
+
+    fm: FlowMod
+    usable: Proto
+    tun_md: MT.TunMetadata = dc_field(default_factory=MT.TunMetadata)
+    text: str = ""
+
+
+def extract_actions(s: str) -> tuple[str, str | None]:
+    """OVS ``ofp_extract_actions``: split at the first ``action`` substring; the actions start after the next
+    ``=``.  Returns (match part, action text or None)."""
+    i = s.find("action")
+    if i < 0:
+        return s, None
+    j = s.find("=", i + 1)
+    return s[:i], (s[j + 1:] if j >= 0 else None)
+
+
+def _str_to_u16(value: str, name: str) -> int:
+    v, end, overflow = V._strtoull(value, 0, 0)
+    if v is None or end != len(value) or overflow or v > 0xFFFF or value.lstrip().startswith("-"):
+        raise FlowModParseError(f'invalid {name} "{value}"')
+    return v
+
+
+def _str_to_u64(value: str) -> int:
+    v, end, overflow = V._strtoull(value, 0, 0)
+    if v is None or end != len(value) or overflow:
+        raise FlowModParseError(f"invalid numeric format {value}")
+    return v
+
+
+def _table_from_string(value: str) -> int | None:
+    v, end, overflow = V._strtoll(value, 0, 10)
+    if v is None or end != len(value) or overflow or v < 0 or v > 0xFFFFFFFF:
+        return None
+    if v > 255:
+        _table_log.warn(f"table {v} is outside the supported range 0 through 255")
+        return None
+    return v
+
+
+def _group_from_string(value: str) -> int | None:
+    low = value.lower()
+    if low == "all":
+        return 0xFFFFFFFC
+    if low == "any":
+        return 0xFFFFFFFF
+    v, end, overflow = V._strtoll(value, 0, 10)
+    if v is None or end != len(value) or overflow or v < 0 or v > 0xFFFFFF00:
+        return None
+    return v
+
+
+_F_OUT_PORT, _F_ACTIONS, _F_IMPORTANCE, _F_TIMEOUT, _F_PRIORITY, _F_FLAGS = 1, 2, 4, 8, 16, 32
+_COMMAND_FIELDS = {
+    None: _F_OUT_PORT,     # flow stats requests (dump-flows)
+    Command.ADD: _F_ACTIONS | _F_TIMEOUT | _F_PRIORITY | _F_FLAGS | _F_IMPORTANCE,
+    Command.DELETE: _F_OUT_PORT,
+    Command.DELETE_STRICT: _F_OUT_PORT | _F_PRIORITY,
+    Command.MODIFY: _F_ACTIONS | _F_TIMEOUT | _F_PRIORITY | _F_FLAGS,
+    Command.MODIFY_STRICT: _F_ACTIONS | _F_TIMEOUT | _F_PRIORITY | _F_FLAGS,
+}
+_COMMAND_WORDS = [("add", Command.ADD), ("delete", Command.DELETE), ("delete_strict", Command.DELETE_STRICT),
+                  ("modify", Command.MODIFY), ("modify_strict", Command.MODIFY_STRICT)]
+
+
+def parse_flow_mod(text: str, command: Command | None = Command.ADD, *,
+                   command_prefix: bool = False) -> ParsedFlowMod:
+    """Parse a flow line for ``command`` (None parses a flow-stats request, as ``dump-flows`` does).
+
+    With ``command_prefix`` the line may begin with ``add``, ``modify``, ``delete``, ``modify_strict`` or
+    ``delete_strict`` (``ovs-ofctl add-flows`` files); a line without one is an add.  Raises
+    FlowModParseError with ovs-ofctl's message."""
+    string = text
+    if command_prefix:
+        s = string.lstrip(" \t\r\n")
+        n = 0
+        while n < len(s) and s[n] not in ", \t\r\n":
+            n += 1
+        word = s[:n]
+        for name, cmd in _COMMAND_WORDS:
+            if name.startswith(word):
+                command = cmd
+                break
+        else:
+            n = 0
+            command = Command.ADD
+        string = s[n:]
+    fields = _COMMAND_FIELDS[command]
+    usable = Proto.ANY
+    fm = FlowMod(command=command if command is not None else Command.ADD)
+    raw_table = 0xFF
+    new_cookie: int | None = 0 if command not in (Command.MODIFY, Command.MODIFY_STRICT) else None
+    act_str = None
+    if fields & _F_ACTIONS:
+        string, act_str = extract_actions(string)
+        if act_str is None:
+            raise FlowModParseError("must specify an action")
+    b = MT.MatchBuilder()
+    flags = FlowModFlags(0)
+    try:
+        for name, value in MT.split_key_values(string):
+            if MT.parse_match_item(b, name, value):
+                continue
+            if fields & _F_FLAGS and name in _FLAG_WORDS:
+                flag, narrow = _FLAG_WORDS[name]
+                flags |= flag
+                usable &= narrow
+                continue
+            if name in ("no_readonly_table", "allow_hidden_fields"):
+                continue
+            if not value:
+                raise FlowModParseError(f"field {name} missing value")
+            if name == "table":
+                t = _table_from_string(value)
+                if t is None:
+                    raise FlowModParseError(f'unknown table "{value}"')
+                raw_table = t
+                if t != 0xFF:
+                    usable &= _TID
+            elif fields & _F_OUT_PORT and name == "out_port":
+                port = V.parse_port(value)
+                if port is None:
+                    raise FlowModParseError(f"{value} is not a valid OpenFlow port")
+                fm.out_port = port
+            elif fields & _F_OUT_PORT and name == "out_group":
+                usable &= _OF11_UP
+                g = _group_from_string(value)
+                if g is None:
+                    raise FlowModParseError(f"{value} is not a valid OpenFlow group")
+                fm.out_group = g
+            elif fields & _F_PRIORITY and name == "priority":
+                fm.priority = _str_to_u16(value, name)
+            elif fields & _F_TIMEOUT and name == "idle_timeout":
+                fm.idle_timeout = _str_to_u16(value, name)
+            elif fields & _F_TIMEOUT and name == "hard_timeout":
+                fm.hard_timeout = _str_to_u16(value, name)
+            elif fields & _F_IMPORTANCE and name == "importance":
+                fm.importance = _str_to_u16(value, name)
+            elif name == "cookie":
+                if "/" in value:
+                    if command is Command.ADD:
+                        raise FlowModParseError("flow additions cannot use a cookie mask")
+                    v, _, m = value.partition("/")
+                    fm.cookie = _str_to_u64(v)
+                    fm.cookie_mask = _str_to_u64(m)
+                    if fm.cookie_mask:
+                        usable &= _NXM_OF11_UP
+                else:
+                    if command not in (Command.ADD, Command.MODIFY, Command.MODIFY_STRICT):
+                        raise FlowModParseError("cannot set cookie")
+                    new_cookie = _str_to_u64(value)
+            elif name in ("duration", "n_packets", "n_bytes", "idle_age", "hard_age"):
+                pass
+            else:
+                raise FlowModParseError(f"unknown keyword {name}")
+    except MT.MatchParseError as e:
+        raise FlowModParseError(str(e)) from None
+    MT.finish_parse(b)
+    usable &= b.usable
+    fm.flags = flags
+    fm.match = b.match()
+    fm.table_id = None if raw_table == 0xFF else raw_table
+    fm.new_cookie = new_cookie
+    if command is Command.ADD:
+        fm.cookie = new_cookie or 0
+    if fields & _F_ACTIONS:
+        assert act_str is not None
+        fm.actions, usable = _parse_and_check_actions(act_str, fm.match, raw_table, usable)
+    return ParsedFlowMod(fm, usable, b.tun_md, text)
+
+
+_FLAG_WORDS: dict[str, tuple[FlowModFlags, Proto]] = {
+    "send_flow_rem": (FlowModFlags.SEND_FLOW_REM, Proto.ANY),
+    "check_overlap": (FlowModFlags.CHECK_OVERLAP, Proto.ANY),
+    "reset_counts": (FlowModFlags.RESET_COUNTS, _OF12_UP),
+    "no_packet_counts": (FlowModFlags.NO_PACKET_COUNTS, _OF13_UP),
+    "no_byte_counts": (FlowModFlags.NO_BYTE_COUNTS, _OF13_UP),
+}
+
+
+def _call_flexible(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with the keyword arguments it accepts (the actions API grew options over time)."""
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn(*args, **kwargs)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return fn(*args, **kwargs)
+    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
+
+
+def _parse_and_check_actions(act_str: str, match: Match, table_id: int, usable: Proto) -> tuple[list[Any], Proto]:
+    A = _actions_api()
+    try:
+        actions = _call_flexible(A.parse_actions, act_str, match=match)
+    except A.ActionParseError as e:
+        raise FlowModParseError(str(e)) from None
+    usable &= A.actions_usable_protocols(actions)
+    try:
+        res = _call_flexible(A.check_actions, actions, match, table_id=table_id, usable_protocols=usable,
+                             usable=usable)
+    except A.ActionCheckError as e:
+        raise FlowModParseError(str(e)) from None
+    if isinstance(res, Proto):
+        usable &= res
+    if not usable:
+        raise FlowModParseError("actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)")
+    return actions, usable
+
+
+def parse_flow_mod_str(text: str, command: Command | None = Command.ADD, *,
+                       command_prefix: bool = False) -> ParsedFlowMod:
+    """OVS ``parse_ofp_flow_mod_str``: ``parse_flow_mod`` plus the normalization check on a copy of the match,
+    which logs OVS's ``ofp_match`` INFO lines when normalization would change it (the flow-mod keeps the
+    un-normalized match, as in OVS)."""
+    pfm = parse_flow_mod(text, command, command_prefix=command_prefix)
+    norm = MT.normalize(pfm.fm.match)
+    if norm != pfm.fm.match:
+        MT.normalization_log(pfm.fm.match, norm, pfm.tun_md)
+    return pfm
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Printing a flow-mod message as ovs-ofctl prints a decoded one.
+
+_FLAG_VERSIONS = [(FlowModFlags.SEND_FLOW_REM, 1, "send_flow_rem"), (FlowModFlags.CHECK_OVERLAP, 1, "check_overlap"),
+                  (FlowModFlags.RESET_COUNTS, 3, "reset_counts"), (FlowModFlags.NO_PACKET_COUNTS, 4,
+                                                                   "no_packet_counts"),
+                  (FlowModFlags.NO_BYTE_COUNTS, 4, "no_byte_counts")]
+_RAW_FLAG_BITS = {FlowModFlags.SEND_FLOW_REM: 1, FlowModFlags.CHECK_OVERLAP: 2, FlowModFlags.RESET_COUNTS: 4,
+                  FlowModFlags.NO_PACKET_COUNTS: 8, FlowModFlags.NO_BYTE_COUNTS: 16}
+
+
+def _header(protocol: Proto, xid: int) -> str:
+    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID):
+        return f"OFPT_FLOW_MOD (xid={xid:#x}):"
+    if protocol in (Proto.OF10_NXM, Proto.OF10_NXM_TID):
+        return f"NXT_FLOW_MOD (xid={xid:#x}):"
+    return f"OFPT_FLOW_MOD (OF1.{PROTO_VERSION[protocol] - 1}) (xid={xid:#x}):"
+
+
+def hex_dump(data: bytes, ascii: bool = True) -> list[str]:
+    """OVS ``ovs_hex_dump``: 16 bytes per line, a ``-`` after the eighth, and the printable bytes."""
+    lines = []
+    for ofs in range(0, len(data), 16):
+        chunk = data[ofs:ofs + 16]
+        s = f"{ofs:08x}  "
+        for i, byte in enumerate(chunk):
+            s += f"{byte:02x}" + ("-" if i == 7 else " ")
+        if ascii:
+            s += "   " * (16 - len(chunk)) + "|"
+            s += "".join(chr(c) if 32 <= c < 127 else "." for c in chunk)
+            s += " " * (16 - len(chunk)) + "|"
+        else:
+            s = s.rstrip(" ")
+        lines.append(s)
+    return lines
+
+
+def _raw_flags(flags: FlowModFlags, version: int) -> int:
+    raw = 0
+    for flag, min_version, _ in _FLAG_VERSIONS:
+        if flags & flag and version >= min_version:
+            raw |= _RAW_FLAG_BITS[flag]
+    return raw
+
+
+def _encode_actions(actions: list[Any], protocol: Proto) -> bytes | None:
+    """The actions' wire encoding in ``protocol``, if the actions module can give it."""
+    if not actions:
+        return b""
+    try:
+        A = _actions_api()
+    except FlowModParseError:
+        return None
+    enc = getattr(A, "encode_actions", None)
+    if enc is None:
+        return None
+    try:
+        return _call_flexible(enc, actions, protocol=protocol, version=PROTO_VERSION[protocol])
+    except Exception:  # noqa: BLE001 - a missing encoding must not break printing
+        return None
+
+
+def _encode_message(pfm: ParsedFlowMod, protocol: Proto, rt: MT.RoundTrip, xid: int) -> bytes | None:
+    """The whole flow_mod message as OVS encodes it, for the hex dump of a decode error."""
+    fm = pfm.fm
+    version = PROTO_VERSION[protocol]
+    acts = _encode_actions(fm.actions, protocol)
+    if acts is None:
+        return None
+    table = 0xFF if fm.table_id is None else fm.table_id
+    new_cookie = fm.new_cookie if fm.new_cookie is not None else 0
+    raw_flags = _raw_flags(fm.flags, version)
+    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID, Proto.OF10_NXM, Proto.OF10_NXM_TID):
+        tid = protocol in (Proto.OF10_STD_TID, Proto.OF10_NXM_TID)
+        command = (int(fm.command) & 0xFF) | ((table << 8) if tid else 0)
+        tail = (fm.idle_timeout.to_bytes(2, "big") + fm.hard_timeout.to_bytes(2, "big")
+                + fm.priority.to_bytes(2, "big") + fm.buffer_id.to_bytes(4, "big")
+                + (fm.out_port & 0xFFFF).to_bytes(2, "big") + raw_flags.to_bytes(2, "big"))
+        if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID):
+            body = rt.wire + new_cookie.to_bytes(8, "big") + command.to_bytes(2, "big") + tail + acts
+            length = 8 + len(body)
+            return bytes([1, 14]) + length.to_bytes(2, "big") + xid.to_bytes(4, "big") + body
+        body = (new_cookie.to_bytes(8, "big") + command.to_bytes(2, "big") + tail
+                + rt.match_len.to_bytes(2, "big") + bytes(6) + rt.wire + acts)
+        length = 16 + len(body)
+        return (bytes([1, 4]) + length.to_bytes(2, "big") + xid.to_bytes(4, "big")
+                + (0x2320).to_bytes(4, "big") + (13).to_bytes(4, "big") + body)
+    if protocol is Proto.OF11_STD and fm.command in (Command.MODIFY, Command.MODIFY_STRICT) and not fm.cookie_mask or fm.command is Command.ADD:
+        cookie = new_cookie
+    else:
+        cookie = fm.cookie & fm.cookie_mask
+    deleting = fm.command in (Command.DELETE, Command.DELETE_STRICT)
+    wire_table = table if table != 0xFF or (protocol is not Proto.OF11_STD and deleting) else 0
+    importance = fm.importance if version >= 5 and fm.command is Command.ADD else 0
+    body = (cookie.to_bytes(8, "big") + fm.cookie_mask.to_bytes(8, "big") + bytes([wire_table, int(fm.command)])
+            + fm.idle_timeout.to_bytes(2, "big") + fm.hard_timeout.to_bytes(2, "big")
+            + fm.priority.to_bytes(2, "big") + fm.buffer_id.to_bytes(4, "big")
+            + V.port_to_ofp11(fm.out_port & 0xFFFF).to_bytes(4, "big") + fm.out_group.to_bytes(4, "big")
+            + raw_flags.to_bytes(2, "big") + importance.to_bytes(2, "big") + rt.wire + acts)
+    length = 8 + len(body)
+    return bytes([version, 14]) + length.to_bytes(2, "big") + xid.to_bytes(4, "big") + body
+
+
+def _decode_error_lines(header: str, code: str, msg: bytes | None) -> list[str]:
+    lines = [f"{header} ***decode error: {code}***"]
+    if msg is not None:
+        lines += hex_dump(msg)
+    return lines
+
+
+def format_flow_mod(pfm: ParsedFlowMod, protocol: Proto, xid: int = 1) -> list[str]:
+    """The lines ``ovs-ofctl`` prints for the flow-mod ``pfm`` sent in ``protocol`` (normally one line; a decode
+    error adds the hex dump).  Decode-time log lines (the OpenFlow 1.0 re-normalization) go to vlog."""
+    fm = pfm.fm
+    version = PROTO_VERSION[protocol]
+    header = _header(protocol, xid)
+    rt = MT.roundtrip(fm.match, pfm.tun_md, protocol, fm.cookie, fm.cookie_mask)
+    if rt.error:
+        return _decode_error_lines(header, rt.error, _encode_message(pfm, protocol, rt, xid))
+    assert rt.match is not None
+    table = 0xFF if fm.table_id is None else fm.table_id
+    if protocol in (Proto.OF10_STD, Proto.OF10_NXM):
+        dec_table = 0
+    elif protocol in (Proto.OF10_STD_TID, Proto.OF10_NXM_TID):
+        dec_table = table
+    else:
+        # OpenFlow 1.1+ carries the table in the message; "all tables" (255) only for deletes in 1.2+, and a
+        # flow-mod without a table goes to table 0 (so OVS never sends a 255 its decoder would reject).
+        deleting = fm.command in (Command.DELETE, Command.DELETE_STRICT)
+        dec_table = table if table != 0xFF or (protocol is not Proto.OF11_STD and deleting) else 0
+    if rt.normalized_before is not None:
+        MT.normalization_log(rt.normalized_before, rt.match, rt.tun_md)
+    acts = fm.actions
+    if acts:
+        A = _actions_api()
+        try:
+            acts = _call_flexible(A.normalize_actions, acts, protocol, match=rt.match, table_id=dec_table)
+        except getattr(A, "ActionDecodeError", ()) as e:
+            code = getattr(e, "code", str(e))
+            bad = getattr(e, "bad_action", None)
+            if isinstance(bad, (bytes, bytearray)):
+                # OVS's decoder logs the offending action, dumped without the ASCII column.
+                offset = getattr(e, "offset", 0)
+                dump = "\n".join(hex_dump(bytes(bad), False))
+                _actions_log.warn(f"bad action at offset {offset} ({code}):\n{dump}")
+            return _decode_error_lines(header, code, _encode_message(pfm, protocol, rt, xid))
+    priority = fm.priority
+    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID) and rt.all_exact:
+        priority = 0xFFFF
+    s = f"{header} {_COMMAND_NAMES[fm.command]}"
+    if dec_table != 0:
+        s += f" table:{dec_table}"
+    s += " " + MT.format_match(rt.match, priority, rt.tun_md)
+    if not s.endswith(" "):
+        s += " "
+    new_cookie = fm.new_cookie if fm.new_cookie is not None else 0
+    cookie_mask = fm.cookie_mask
+    cookie = fm.cookie
+    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID):
+        cookie_mask = 0
+    elif version >= 2:
+        if fm.command is Command.ADD or (version == 2 and fm.command in (Command.MODIFY, Command.MODIFY_STRICT)
+                                         and not fm.cookie_mask):
+            cookie_mask = 0
+        else:
+            cookie = fm.cookie & fm.cookie_mask
+            new_cookie = _UINT64_MAX
+    if new_cookie not in (0, _UINT64_MAX):
+        s += f"cookie:{new_cookie:#x} "
+    if cookie_mask:
+        s += f"cookie:{cookie & cookie_mask:#x}/{cookie_mask:#x} "
+    if fm.idle_timeout:
+        s += f"idle:{fm.idle_timeout} "
+    if fm.hard_timeout:
+        s += f"hard:{fm.hard_timeout} "
+    if fm.importance and version >= 5 and fm.command is Command.ADD:
+        s += f"importance:{fm.importance} "
+    if fm.out_port != OFPP_ANY:
+        s += f"out_port:{V.format_port(fm.out_port)} "
+    for flag, min_version, name in _FLAG_VERSIONS:
+        if fm.flags & flag and version >= min_version and not (flag is FlowModFlags.RESET_COUNTS
+                                                                and version <= 2):
+            s += name + " "
+    s += "actions=" + (_actions_api().format_actions(acts) if acts else "drop")
+    return [s]
+
+
+_COMMAND_NAMES = {Command.ADD: "ADD", Command.MODIFY: "MOD", Command.MODIFY_STRICT: "MOD_STRICT",
+                  Command.DELETE: "DEL", Command.DELETE_STRICT: "DEL_STRICT"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The parse-flow(s) pipeline.
+
+@dataclass
+class ParseFlowsResult:
+    """What ``parse-flow`` printed: stdout lines, and the fatal error message (None on success)."""
+
+    stdout: list[str]
+    error: str | None = None
+
+    @property
+    def rc(self) -> int:
+        return 1 if self.error is not None else 0
+
+
+def reset_process_state() -> None:
+    """Forget the once-per-process state OVS keeps (log rate limits, warn-once flags), as a new process would."""
+    MT._rl_normalize = vlog.RateLimit(1, 5)
+    V._deprecated_port_warned = False
+    try:
+        A = _actions_api()
+    except FlowModParseError:
+        return
+    reset = getattr(A, "reset_process_state", None)
+    if reset is not None:
+        reset()
+
+
+def run_parse_flows(flows: list[str], allowed: Proto, file_name: str | None = None,
+                    line_numbers: list[int] | None = None) -> ParseFlowsResult:
+    """``ovs-ofctl parse-flow(s)``: parse every flow (an error stops everything, prefixed with ``FILE:LINE: ``
+    for files), print the usable protocols, choose one, and print each flow-mod with xid 1, 2, ..."""
+    out: list[str] = []
+    parsed: list[ParsedFlowMod] = []
+    usable = Proto.ANY
+    for i, text in enumerate(flows):
+        try:
+            pfm = parse_flow_mod_str(text, Command.ADD)
+        except FlowModParseError as e:
+            msg = str(e)
+            if file_name is not None:
+                line = line_numbers[i] if line_numbers else i + 1
+                msg = f"{file_name}:{line}: {msg}"
+            return ParseFlowsResult(out, msg)
+        usable &= pfm.usable
+        parsed.append(pfm)
+    out.append(f"usable protocols: {protocols_to_string(usable)}")
+    protocol = choose_protocol(usable, allowed)
+    if protocol is None:
+        return ParseFlowsResult(out, "no usable protocol")
+    out.append(f"chosen protocol: {protocol_to_string(protocol)}")
+    for xid, pfm in enumerate(parsed, 1):
+        out.extend(format_flow_mod(pfm, protocol, xid))
+    return ParseFlowsResult(out)
