@@ -98,6 +98,7 @@ NXM_OF = 0x0000
 NXM_NX = 0x0001
 OXM_OF = 0x8000
 OXM_EXP = 0xFFFF
+OXM_PACKET_REGS = 0x8001
 ONF_EXPERIMENTER = 0x4F4E4600
 NX_EXPERIMENTER = 0x00002320
 
@@ -310,8 +311,9 @@ _regs_ofs, _ = STORAGE["regs"]
 for _i in range(16):
     _add(f"reg{_i}", "regs", 32, shift=(15 - _i) * 32, headers=[_nx(f"NXM_NX_REG{_i}", _i)])
 for _i in range(8):
-    _add(f"xreg{_i}", "regs", 64, shift=(7 - _i) * 64, headers=[_of(f"OXM_OF_PKT_REG{_i}", _i, 0x04)])
-    # OXM_OF_PKT_REG lives in its own OXM class (0x8001) in OpenFlow 1.3+; see HeaderId fix-up below.
+    # OpenFlow 1.3's packet registers have an OXM class of their own, OFPXMC_PACKET_REGS.
+    _add(f"xreg{_i}", "regs", 64, shift=(7 - _i) * 64,
+         headers=[HeaderId(f"OXM_OF_PKT_REG{_i}", OXM_PACKET_REGS, _i, 0, 0x04)])
 for _i in range(4):
     _add(f"xxreg{_i}", "regs", 128, shift=(3 - _i) * 128, headers=[_nx(f"NXM_NX_XXREG{_i}", 111 + _i)])
 _add("metadata", "metadata", 64, headers=[_of("OXM_OF_METADATA", 2)], of11=S.YES)
@@ -351,7 +353,7 @@ _add("ipv6_src", "ipv6_src", 128, prereq=P.IPV6, fmt=F.IPV6,
      headers=[_nx("NXM_NX_IPV6_SRC", 19), _of("OXM_OF_IPV6_SRC", 26)])
 _add("ipv6_dst", "ipv6_dst", 128, prereq=P.IPV6, fmt=F.IPV6,
      headers=[_nx("NXM_NX_IPV6_DST", 20), _of("OXM_OF_IPV6_DST", 27)])
-_add("ipv6_label", "ipv6_label", 20, nbytes=4, prereq=P.IPV6, aliases=("ipv6_flabel",),
+_add("ipv6_label", "ipv6_label", 20, nbytes=4, prereq=P.IPV6,
      headers=[_nx("NXM_NX_IPV6_LABEL", 27), _of("OXM_OF_IPV6_FLABEL", 28)])
 _add("nw_proto", "nw_proto", 8, aliases=("ip_proto",), maskable=False, prereq=P.IP_ANY, writable=False,
      fmt=F.DECIMAL, headers=[_nx("NXM_OF_IP_PROTO", 6), _of("OXM_OF_IP_PROTO", 10)], of10=S.EXACT, of11=S.EXACT)
@@ -389,9 +391,9 @@ _add("udp_dst", "tp_dst", 16, prereq=P.UDP, fmt=F.DECIMAL,
      headers=[_nx("NXM_OF_UDP_DST", 12), _of("OXM_OF_UDP_DST", 16)], of10=S.EXACT, of11=S.EXACT)
 _add("sctp_src", "tp_src", 16, prereq=P.SCTP, fmt=F.DECIMAL, headers=[_of("OXM_OF_SCTP_SRC", 17)], of11=S.EXACT)
 _add("sctp_dst", "tp_dst", 16, prereq=P.SCTP, fmt=F.DECIMAL, headers=[_of("OXM_OF_SCTP_DST", 18)], of11=S.EXACT)
-_add("icmp_type", "tp_src", 8, aliases=("icmpv4_type",), maskable=False, prereq=P.ICMPV4, fmt=F.DECIMAL,
+_add("icmp_type", "tp_src", 8, maskable=False, prereq=P.ICMPV4, fmt=F.DECIMAL,
      headers=[_nx("NXM_OF_ICMP_TYPE", 13), _of("OXM_OF_ICMPV4_TYPE", 19)], of10=S.EXACT, of11=S.EXACT)
-_add("icmp_code", "tp_dst", 8, aliases=("icmpv4_code",), maskable=False, prereq=P.ICMPV4, fmt=F.DECIMAL,
+_add("icmp_code", "tp_dst", 8, maskable=False, prereq=P.ICMPV4, fmt=F.DECIMAL,
      headers=[_nx("NXM_OF_ICMP_CODE", 14), _of("OXM_OF_ICMPV4_CODE", 20)], of10=S.EXACT, of11=S.EXACT)
 _add("icmpv6_type", "tp_src", 8, maskable=False, prereq=P.ICMPV6, fmt=F.DECIMAL,
      headers=[_nx("NXM_NX_ICMPV6_TYPE", 21), _of("OXM_OF_ICMPV6_TYPE", 29)])
@@ -406,22 +408,15 @@ _add("nd_tll", "arp_tha", 48, prereq=P.ND_ADVERT, fmt=F.ETHERNET,
 
 del P, S, F
 
-# OpenFlow 1.3's packet registers (xreg) use their own OXM class, OFPXMC_PACKET_REGS = 0x8001.
-OXM_PACKET_REGS = 0x8001
-for _i, _f in enumerate(_fields):
-    if _f.name.startswith("xreg"):
-        _n = int(_f.name[4:])
-        object.__setattr__(_f, "headers", (HeaderId(f"OXM_OF_PKT_REG{_n}", OXM_PACKET_REGS, _n, 0, 0x04),))
-
 FIELDS: tuple[Field, ...] = tuple(_fields)
 """Every field, in table order."""
 
 BY_NAME: dict[str, Field] = {}
 """Every spelling users may write (canonical name and aliases) -> Field."""
 for _f in FIELDS:
-    for _n in _f.all_names:
-        assert _n not in BY_NAME, _n
-        BY_NAME[_n] = _f
+    for _alias in _f.all_names:
+        assert _alias not in BY_NAME, _alias
+        BY_NAME[_alias] = _f
 
 BY_HEADER_NAME: dict[str, Field] = {h.name: f for f in FIELDS for h in f.headers}
 """NXM/OXM header names (``NXM_OF_ETH_SRC``, ``OXM_OF_METADATA``) -> Field, as ``load``/``move`` write them."""

@@ -37,15 +37,12 @@ VLAN_CFI = 0x1000
 
 _DL_TYPE = F.BY_NAME["dl_type"]
 _NW_PROTO = F.BY_NAME["nw_proto"]
-_ICMP_TYPE = F.BY_NAME["icmp_type"]
-_ICMP_CODE = F.BY_NAME["icmp_code"]
 _VLAN_TCI = F.BY_NAME["vlan_tci"]
 _CT_STATE = F.BY_NAME["ct_state"]
 
 _DL_TYPE_M = _DL_TYPE.key_mask
 _NW_PROTO_M = _NW_PROTO.key_mask
-_ICMP_TYPE_M = _ICMP_TYPE.key_mask
-_ICMP_CODE_M = _ICMP_CODE.key_mask
+_IP_TYPES = (ETH_TYPE_IP, ETH_TYPE_IPV6)
 
 CS_TRACKED = 0x20
 CS_INVALID = 0x10
@@ -110,76 +107,86 @@ class Match:
 CATCHALL = Match(0, 0)
 
 
-def _dl_type_is(value: int, mask: int, *types: int) -> bool:
-    return mask & _DL_TYPE_M == _DL_TYPE_M and F.get(value, _DL_TYPE) in types
+_PACKET_TYPE = F.BY_NAME["packet_type"]
+_NW_FRAG = F.BY_NAME["ip_frag"]
+_TP_SRC = F.BY_NAME["tp_src"]
+_TP_DST = F.BY_NAME["tp_dst"]
+CS_NEW, CS_ESTABLISHED, CS_RELATED, CS_REPLY_DIR = 0x01, 0x02, 0x04, 0x08
+CS_SRC_NAT, CS_DST_NAT = 0x40, 0x80
+ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT = 135, 136
+FRAG_LATER = 2
 
 
-def _nw_proto_is(value: int, mask: int, proto: int) -> bool:
-    return mask & _NW_PROTO_M == _NW_PROTO_M and F.get(value, _NW_PROTO) == proto
-
-
-_IP_TYPES = (ETH_TYPE_IP, ETH_TYPE_IPV6)
+def dl_type_of(value: int) -> int:
+    """The Ethernet type a match value or key stands for: ``dl_type`` for Ethernet packets, the type a
+    ``packet_type=(1,TYPE)`` names otherwise (OVS ``get_dl_type``)."""
+    pt = F.get(value, _PACKET_TYPE)
+    if pt == 0:
+        return F.get(value, _DL_TYPE)
+    if pt >> 16 == 1:
+        return pt & 0xFFFF
+    return 0x05FF
 
 
 def prereqs_ok(prereq: Prereq, value: int, mask: int) -> bool:
-    """Whether a match (``value``/``mask``) satisfies ``prereq``: the fields the prerequisite names must be matched
-    exactly with the right values."""
-    if prereq is Prereq.NONE or prereq is Prereq.ETHERNET:
+    """Whether a match satisfies ``prereq``, as OVS's ``mf_are_match_prereqs_ok`` decides it: on the match's
+    values (a wildcarded ``dl_type`` reads as 0, so it fails every Ethernet-type prerequisite).  ``mask`` matters
+    only for conntrack, where an explicit ``-inv`` makes ``+trk`` a valid connection."""
+    if prereq is Prereq.NONE:
         return True
+    if prereq is Prereq.ETHERNET:
+        return F.get(value, _PACKET_TYPE) == 0
+    dl = dl_type_of(value)
     if prereq is Prereq.ARP:
-        return _dl_type_is(value, mask, ETH_TYPE_ARP, ETH_TYPE_RARP)
+        return dl in (ETH_TYPE_ARP, ETH_TYPE_RARP)
     if prereq is Prereq.IPV4:
-        return _dl_type_is(value, mask, ETH_TYPE_IP)
+        return dl == ETH_TYPE_IP
     if prereq is Prereq.IPV6:
-        return _dl_type_is(value, mask, ETH_TYPE_IPV6)
+        return dl == ETH_TYPE_IPV6
     if prereq is Prereq.IP_ANY:
-        return _dl_type_is(value, mask, *_IP_TYPES)
+        return dl in _IP_TYPES
     if prereq is Prereq.MPLS:
-        return _dl_type_is(value, mask, ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST)
+        return dl in (ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST)
     if prereq is Prereq.VLAN_VID:
-        # vlan_pcp needs the match to say a VLAN header is present (the CFI bit of vlan_tci).
-        tci_v, tci_m = F.get(value, _VLAN_TCI), F.get(mask, _VLAN_TCI)
-        return bool(tci_m & VLAN_CFI and tci_v & VLAN_CFI)
-    if prereq is Prereq.TCP:
-        return _dl_type_is(value, mask, *_IP_TYPES) and _nw_proto_is(value, mask, IPPROTO_TCP)
-    if prereq is Prereq.UDP:
-        return _dl_type_is(value, mask, *_IP_TYPES) and _nw_proto_is(value, mask, IPPROTO_UDP)
-    if prereq is Prereq.SCTP:
-        return _dl_type_is(value, mask, *_IP_TYPES) and _nw_proto_is(value, mask, IPPROTO_SCTP)
-    if prereq is Prereq.ICMPV4:
-        return _dl_type_is(value, mask, ETH_TYPE_IP) and _nw_proto_is(value, mask, IPPROTO_ICMP)
-    if prereq is Prereq.ICMPV6:
-        return _dl_type_is(value, mask, ETH_TYPE_IPV6) and _nw_proto_is(value, mask, IPPROTO_ICMPV6)
-    if prereq in (Prereq.ND, Prereq.ND_SOLICIT, Prereq.ND_ADVERT):
-        if not prereqs_ok(Prereq.ICMPV6, value, mask):
-            return False
-        if mask & _ICMP_TYPE_M != _ICMP_TYPE_M or mask & _ICMP_CODE_M != _ICMP_CODE_M:
-            return False
-        if F.get(value, _ICMP_CODE) != 0:
-            return False
-        t = F.get(value, _ICMP_TYPE)
-        if prereq is Prereq.ND_SOLICIT:
-            return t == 135
-        if prereq is Prereq.ND_ADVERT:
-            return t == 136
-        return t in (135, 136)
+        return bool(F.get(value, _VLAN_TCI) & VLAN_CFI)
     if prereq is Prereq.CT:
-        st_v, st_m = F.get(value, _CT_STATE), F.get(mask, _CT_STATE)
-        return bool(st_m & CS_TRACKED and st_v & CS_TRACKED and st_m & CS_INVALID and not st_v & CS_INVALID)
+        st = F.get(value, _CT_STATE)
+        return bool(st & (CS_NEW | CS_ESTABLISHED | CS_RELATED | CS_REPLY_DIR | CS_SRC_NAT | CS_DST_NAT)
+                    or (st & CS_TRACKED and F.get(mask, _CT_STATE) & CS_INVALID and not st & CS_INVALID))
+    nwp = F.get(value, _NW_PROTO)
+    later = F.get(value, _NW_FRAG) & FRAG_LATER
+    if prereq is Prereq.TCP:
+        return dl in _IP_TYPES and nwp == IPPROTO_TCP and not later
+    if prereq is Prereq.UDP:
+        return dl in _IP_TYPES and nwp == IPPROTO_UDP and not later
+    if prereq is Prereq.SCTP:
+        return dl in _IP_TYPES and nwp == IPPROTO_SCTP and not later
+    if prereq is Prereq.ICMPV4:
+        return dl == ETH_TYPE_IP and nwp == IPPROTO_ICMP
+    is_icmp6 = dl == ETH_TYPE_IPV6 and nwp == IPPROTO_ICMPV6
+    if prereq is Prereq.ICMPV6:
+        return is_icmp6
+    t = F.get(value, _TP_SRC)
+    is_nd = is_icmp6 and F.get(value, _TP_DST) == 0 and t in (ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT)
+    if prereq is Prereq.ND:
+        return is_nd
+    if prereq is Prereq.ND_SOLICIT:
+        return is_nd and t == ND_NEIGHBOR_SOLICIT
+    if prereq is Prereq.ND_ADVERT:
+        return is_nd and t == ND_NEIGHBOR_ADVERT
     raise AssertionError(prereq)
 
 
+_L3 = _DL_TYPE_M | _PACKET_TYPE.key_mask
+_L4 = _L3 | _NW_PROTO_M | _NW_FRAG.key_mask
+_ND = _L4 | _TP_SRC.key_mask | _TP_DST.key_mask
 _PREREQ_MASKS: dict[Prereq, int] = {
-    Prereq.NONE: 0, Prereq.ETHERNET: 0,
-    Prereq.ARP: _DL_TYPE_M, Prereq.IPV4: _DL_TYPE_M, Prereq.IPV6: _DL_TYPE_M, Prereq.IP_ANY: _DL_TYPE_M,
-    Prereq.MPLS: _DL_TYPE_M, Prereq.VLAN_VID: F.field_mask(_VLAN_TCI, VLAN_CFI),
-    Prereq.TCP: _DL_TYPE_M | _NW_PROTO_M, Prereq.UDP: _DL_TYPE_M | _NW_PROTO_M,
-    Prereq.SCTP: _DL_TYPE_M | _NW_PROTO_M, Prereq.ICMPV4: _DL_TYPE_M | _NW_PROTO_M,
-    Prereq.ICMPV6: _DL_TYPE_M | _NW_PROTO_M,
-    Prereq.ND: _DL_TYPE_M | _NW_PROTO_M | _ICMP_TYPE_M | _ICMP_CODE_M,
-    Prereq.ND_SOLICIT: _DL_TYPE_M | _NW_PROTO_M | _ICMP_TYPE_M | _ICMP_CODE_M,
-    Prereq.ND_ADVERT: _DL_TYPE_M | _NW_PROTO_M | _ICMP_TYPE_M | _ICMP_CODE_M,
-    Prereq.CT: F.field_mask(_CT_STATE, CS_TRACKED | CS_INVALID),
+    Prereq.NONE: 0, Prereq.ETHERNET: _PACKET_TYPE.key_mask,
+    Prereq.ARP: _L3, Prereq.IPV4: _L3, Prereq.IPV6: _L3, Prereq.IP_ANY: _L3, Prereq.MPLS: _L3,
+    Prereq.VLAN_VID: F.field_mask(_VLAN_TCI, VLAN_CFI),
+    Prereq.TCP: _L4, Prereq.UDP: _L4, Prereq.SCTP: _L4, Prereq.ICMPV4: _L4, Prereq.ICMPV6: _L4,
+    Prereq.ND: _ND, Prereq.ND_SOLICIT: _ND, Prereq.ND_ADVERT: _ND,
+    Prereq.CT: _CT_STATE.key_mask,
 }
 
 
@@ -191,7 +198,10 @@ def prereq_mask(prereq: Prereq) -> int:
 def prereqs_ok_key(prereq: Prereq, key: int) -> tuple[bool, int]:
     """Whether a packet's flow key satisfies ``prereq``, and the key bits the answer depended on.
 
-    The caller ORs the returned mask into its wildcards (a megaflow must pin them)."""
+    The caller ORs the returned mask into its wildcards (a megaflow must pin them).  For conntrack a packet's
+    state is valid when it is new, established or a reply, as OVS decides for an extracted flow."""
+    if prereq is Prereq.CT:
+        return bool(F.get(key, _CT_STATE) & (CS_NEW | CS_ESTABLISHED | CS_REPLY_DIR)), _CT_STATE.key_mask
     return prereqs_ok(prereq, key, -1), _PREREQ_MASKS[prereq]
 
 

@@ -40,6 +40,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow import values as V
 from pyvswitch.flow.fields import Field, Prereq, Support
 from pyvswitch.flow.match import Match
+from pyvswitch.flow.match import prereqs_ok as match_prereqs_ok
 from pyvswitch.ofproto.protocols import Proto
 from pyvswitch.util import vlog
 
@@ -129,7 +130,6 @@ IPPROTO_SCTP = 132
 ND_NEIGHBOR_SOLICIT = 135
 ND_NEIGHBOR_ADVERT = 136
 
-CS_NEW, CS_EST, CS_REL, CS_RPL, CS_INV, CS_TRK = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 
 # ovs-ofctl's protocol keywords: name -> (dl_type, nw_proto or 0).
 PROTOCOL_SHORTHANDS: dict[str, tuple[int, int]] = {
@@ -518,56 +518,9 @@ class _Flow:
         return self.dl_type() in (ETH_TYPE_IP, ETH_TYPE_IPV6)
 
 
-def _is_ct_valid(fl: _Flow) -> bool:
-    st = fl.get("ct_state") & 0xFF
-    return bool(st & (CS_NEW | CS_EST | CS_REL | CS_RPL | 0x40 | 0x80)
-                or (st & CS_TRK and fl.mget("ct_state") & CS_INV and not st & CS_INV))
-
-
 def prereqs_ok(f: Field, fl: _Flow) -> bool:
     """OVS ``mf_are_match_prereqs_ok``: the prerequisite of ``f`` checked on a match's values."""
-    p = f.prereq
-    dl = fl.dl_type()
-    nwp = fl.get("nw_proto")
-    if p is Prereq.NONE:
-        return True
-    if p is Prereq.ETHERNET:
-        return fl.packet_type == _PT_ETH
-    if p is Prereq.ARP:
-        return dl in (ETH_TYPE_ARP, ETH_TYPE_RARP)
-    if p is Prereq.IPV4:
-        return dl == ETH_TYPE_IP
-    if p is Prereq.IPV6:
-        return dl == ETH_TYPE_IPV6
-    if p is Prereq.VLAN_VID:
-        return bool(fl.get("vlan_tci") & VLAN_CFI)
-    if p is Prereq.MPLS:
-        return dl in (ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST)
-    if p is Prereq.IP_ANY:
-        return fl.is_ip_any()
-    if p is Prereq.CT:
-        return _is_ct_valid(fl)
-    later = fl.get("nw_frag") & 2
-    if p is Prereq.TCP:
-        return fl.is_ip_any() and nwp == IPPROTO_TCP and not later
-    if p is Prereq.UDP:
-        return fl.is_ip_any() and nwp == IPPROTO_UDP and not later
-    if p is Prereq.SCTP:
-        return fl.is_ip_any() and nwp == IPPROTO_SCTP and not later
-    if p is Prereq.ICMPV4:
-        return dl == ETH_TYPE_IP and nwp == IPPROTO_ICMP
-    is_icmp6 = dl == ETH_TYPE_IPV6 and nwp == IPPROTO_ICMPV6
-    if p is Prereq.ICMPV6:
-        return is_icmp6
-    is_nd = is_icmp6 and fl.get("tp_dst") == 0 and fl.get("tp_src") in (ND_NEIGHBOR_SOLICIT,
-                                                                         ND_NEIGHBOR_ADVERT)
-    if p is Prereq.ND:
-        return is_nd
-    if p is Prereq.ND_SOLICIT:
-        return is_nd and fl.get("tp_src") == ND_NEIGHBOR_SOLICIT
-    if p is Prereq.ND_ADVERT:
-        return is_nd and fl.get("tp_src") == ND_NEIGHBOR_ADVERT
-    raise AssertionError(p)
+    return match_prereqs_ok(f.prereq, fl.v, fl.m)
 
 
 def _is_value_valid(f: Field, v: int) -> bool:
