@@ -272,7 +272,7 @@ for _i in range(64):
          headers=[_nx(f"NXM_NX_TUN_METADATA{_i}", 40 + _i)])
 # The tun_flags slot also carries the datapath's tunnel flags that OpenFlow cannot see: bit 1 "don't fragment",
 # bit 2 "checksum present", bit 3 "key present" (set by tunnel ports, printed by format_flow).  Bit 0 is "oam".
-_add("tun_flags", "tun_flags", 16, value_mask=0x1, fmt=F.TUN_FLAGS, headers=[_nx("NXM_NX_TUN_FLAGS", 104)])
+_add("tun_flags", "tun_flags", 1, nbytes=2, fmt=F.TUN_FLAGS, headers=[_nx("NXM_NX_TUN_FLAGS", 104)])
 _add("in_port", "in_port", 16, maskable=False, fmt=F.OFP_PORT, headers=[_nx("NXM_OF_IN_PORT", 0)],
      of10=S.EXACT, of11=S.EXACT)
 _add("in_port_oxm", "in_port", 32, value_mask=0xFFFF, nbytes=4, maskable=False, fmt=F.OFP_PORT_OXM,
