@@ -39,10 +39,13 @@ __all__ = [
     "LoggingBridge",
     "RateLimit",
     "Vlog",
+    "VlogFormatter",
     "bridge_logging",
     "capture",
+    "format_line",
     "set_level",
     "set_sink",
+    "setup_daemon",
     "strip_prefix",
 ]
 
@@ -88,15 +91,24 @@ def strip_prefix(line: str) -> str:
     return line
 
 
-def _emit(module: str, level: str, message: str) -> None:
+def format_line(seq: int, module: str, level: str, message: str, created: float | None = None) -> str:
+    """One vlog line: ``TIMESTAMP|SEQ|module|LEVEL|message``."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
+    return f"{stamp}|{seq:05d}|{module}|{level}|{message}"
+
+
+def _next_seq() -> int:
     global _seq
-    if _LEVEL_RANK[level] > _console_level:
-        return
     with _lock:
         _seq += 1
-        seq = _seq
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    line = f"{stamp}|{seq:05d}|{module}|{level}|{message}"
+        return _seq
+
+
+def _emit(module: str, level: str, message: str) -> None:
+    if _LEVEL_RANK[level] > _console_level:
+        return
+    seq = _next_seq()
+    line = format_line(seq, module, level, message)
     sink = _sink
     if isinstance(sink, list):
         sink.append(line)
@@ -196,9 +208,7 @@ class LoggingBridge(logging.Handler):
     """A ``logging`` handler that writes each record as a vlog line (module = logger name)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = _PY_LEVELS.get(record.levelno)
-        if level is None:
-            level = "ERR" if record.levelno > logging.WARNING else "DBG"
+        level = _py_level(record.levelno)
         try:
             msg = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string must not stop the program
@@ -220,3 +230,43 @@ def bridge_logging(level: int = logging.INFO) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         root.setLevel(saved_level)
+
+
+def _py_level(levelno: int) -> str:
+    level = _PY_LEVELS.get(levelno)
+    if level is None:
+        level = "ERR" if levelno > logging.WARNING else "DBG"
+    return level
+
+
+class VlogFormatter(logging.Formatter):
+    """Formats ``logging`` records as vlog lines (module = last component of the logger name), for daemons that
+    log through the standard library to a file and to stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.exc_info:
+            msg += "\n" + self.formatException(record.exc_info)
+        return format_line(_next_seq(), record.name.rsplit(".", 1)[-1], _py_level(record.levelno), msg,
+                           record.created)
+
+
+def setup_daemon(log_file: str | None, console: bool, verbose: bool, logger: str = "pyvswitch") -> None:
+    """Send the records of ``logger`` (and its children) as vlog lines to ``log_file`` (INFO and up, DBG when
+    ``verbose``) and, with ``console``, to stderr (WARN and up, as OVS daemons do)."""
+    root = logging.getLogger(logger)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    fmt = VlogFormatter()
+    if console:
+        sh = logging.StreamHandler(sys.stderr)
+        sh.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        sh.setFormatter(fmt)
+        root.addHandler(sh)
+    if log_file:
+        fh = logging.FileHandler(log_file)
+        fh.setLevel(logging.DEBUG if verbose else logging.INFO)
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+    root.propagate = False
