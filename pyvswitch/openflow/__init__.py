@@ -1,0 +1,47 @@
+"""The OpenFlow wire protocol: byte-exact encoding and decoding of the messages pyvswitch exchanges with
+``ovs-ofctl`` and controllers.
+
+Modules, lowest first:
+
+``ofp_errors``
+    ``OFPDecodeError`` (the codec's only exception) and the OpenFlow error names and numbers per version.
+``hexdump``
+    ``hexdump(data)``: Open vSwitch's ``ovs_hex_dump`` format, as ovs-ofctl prints undecodable messages.
+``nx_match``
+    NXM/OXM type-length-values: field headers per OpenFlow version, match encoding in Open vSwitch's order and
+    strict decoding with its checks.
+``ofp_match``
+    The fixed matches of OpenFlow 1.0 (``ofp10_match``) and 1.1 (``ofp11_match``).
+``ofp_actions``
+    Actions and instructions: every standard action of OpenFlow 1.0 to 1.5, the Nicira extensions
+    (``NXAST_*``), ONF copy-field, and the OpenFlow 1.1+ instructions; order and consistency checks.
+``ofp_flow_mod``
+    ``encode_flow_mod(fm, proto, xid)`` and ``decode_flow_mod(data)``: ``OFPT_FLOW_MOD`` (1.0 to 1.5) and
+    ``NXT_FLOW_MOD``, in every protocol variant of ``pyvswitch.ofproto.protocols.Proto``.
+
+Why not os-ken's parsers: docs/openflow-codec.md.
+"""
+
+from __future__ import annotations
+
+from pyvswitch.openflow.hexdump import hexdump
+from pyvswitch.openflow.ofp_actions import reset_process_state
+from pyvswitch.openflow.ofp_errors import OFPDecodeError
+from pyvswitch.openflow.ofp_flow_mod import (
+    FlowModMessage,
+    decode_flow_mod,
+    decode_flow_mod_message,
+    encode_flow_mod,
+    message_protocol,
+)
+
+__all__ = [
+    "FlowModMessage",
+    "OFPDecodeError",
+    "decode_flow_mod",
+    "decode_flow_mod_message",
+    "encode_flow_mod",
+    "hexdump",
+    "message_protocol",
+    "reset_process_state",
+]

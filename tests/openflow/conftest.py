@@ -1,0 +1,8 @@
+"""Makes ``wire_helpers`` importable by the OpenFlow codec tests (pytest runs with ``--import-mode=importlib``)."""
+
+import sys
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
