@@ -24,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from pyvswitch import openflow
 from pyvswitch.ofproto import flow_mod_text as FMT
 from pyvswitch.ofproto.protocols import Proto
+from pyvswitch.openflow.ofp_print import parse_flow_lines
 from pyvswitch.util import vlog
 
 PROGRAM = "pyvs-ofctl"
@@ -74,7 +76,7 @@ def _emit(ctx: Context, result: FMT.ParseFlowsResult) -> None:
 
 def cmd_parse_flow(ctx: Context) -> None:
     allowed = ctx.allowed_protocols()
-    _emit(ctx, FMT.run_parse_flows([ctx.args[0]], allowed))
+    _emit(ctx, FMT.run_parse_flows([ctx.args[0]], allowed, print_flow_mod=parse_flow_lines))
 
 
 def _preprocessed_lines(text: str) -> tuple[list[str], list[int]]:
@@ -104,7 +106,7 @@ def cmd_parse_flows(ctx: Context) -> None:
     except OSError as e:
         raise Fatal(f"{name}: open failed ({e.strerror})") from None
     lines, numbers = _preprocessed_lines(text)
-    _emit(ctx, FMT.run_parse_flows(lines, allowed, file_name=name, line_numbers=numbers))
+    _emit(ctx, FMT.run_parse_flows(lines, allowed, file_name=name, line_numbers=numbers, print_flow_mod=parse_flow_lines))
 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in [
@@ -197,6 +199,7 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     saved_sink = vlog._sink
     vlog.set_sink(stderr)
     FMT.reset_process_state()
+    openflow.reset_process_state()
     with vlog.bridge_logging():
         return _run(argv, stdout, stderr, saved_sink)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any
+from typing import Any, Protocol
 
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
@@ -32,6 +32,7 @@ from pyvswitch.flow.match import Match
 from pyvswitch.ofproto.flow_mod import OFPP_ANY, Command, FlowMod, FlowModFlags
 from pyvswitch.ofproto.protocols import PROTO_VERSION, Proto
 from pyvswitch.util import vlog
+from pyvswitch.util.hexdump import hexdump
 
 __all__ = [
     "OFP_DEFAULT_PRIORITY",
@@ -41,7 +42,6 @@ __all__ = [
     "choose_protocol",
     "extract_actions",
     "format_flow_mod",
-    "hex_dump",
     "parse_flow_mod",
     "parse_flow_mod_str",
     "protocol_to_string",
@@ -433,8 +433,6 @@ _FLAG_VERSIONS = [(FlowModFlags.SEND_FLOW_REM, 1, "send_flow_rem"), (FlowModFlag
                   (FlowModFlags.RESET_COUNTS, 3, "reset_counts"), (FlowModFlags.NO_PACKET_COUNTS, 4,
                                                                    "no_packet_counts"),
                   (FlowModFlags.NO_BYTE_COUNTS, 4, "no_byte_counts")]
-_RAW_FLAG_BITS = {FlowModFlags.SEND_FLOW_REM: 1, FlowModFlags.CHECK_OVERLAP: 2, FlowModFlags.RESET_COUNTS: 4,
-                  FlowModFlags.NO_PACKET_COUNTS: 8, FlowModFlags.NO_BYTE_COUNTS: 16}
 
 
 def _header(protocol: Proto, xid: int) -> str:
@@ -445,98 +443,41 @@ def _header(protocol: Proto, xid: int) -> str:
     return f"OFPT_FLOW_MOD (OF1.{PROTO_VERSION[protocol] - 1}) (xid={xid:#x}):"
 
 
-def hex_dump(data: bytes, ascii: bool = True) -> list[str]:
-    """OVS ``ovs_hex_dump``: 16 bytes per line, a ``-`` after the eighth, and the printable bytes."""
-    lines = []
-    for ofs in range(0, len(data), 16):
-        chunk = data[ofs:ofs + 16]
-        s = f"{ofs:08x}  "
-        for i, byte in enumerate(chunk):
-            s += f"{byte:02x}" + ("-" if i == 7 else " ")
-        if ascii:
-            s += "   " * (16 - len(chunk)) + "|"
-            s += "".join(chr(c) if 32 <= c < 127 else "." for c in chunk)
-            s += " " * (16 - len(chunk)) + "|"
-        else:
-            s = s.rstrip(" ")
-        lines.append(s)
-    return lines
+class Codec(Protocol):
+    """The OpenFlow wire codec ``parse-flow`` needs to show what OVS shows for a message its decoder rejects: the
+    message's bytes, and the log lines the decoder writes.  ``pyvswitch.openflow`` provides it; this module sits
+    below that layer, so the caller passes it in."""
+
+    def encode_flow_mod(self, fm: FlowMod, proto: Proto, xid: int = 1, *, tun_md: Any = None) -> bytes: ...
+
+    def decode_flow_mod(self, data: bytes, proto: Proto | None = None) -> Any: ...
+
+    OFPDecodeError: type[Exception]
 
 
-def _raw_flags(flags: FlowModFlags, version: int) -> int:
-    raw = 0
-    for flag, min_version, _ in _FLAG_VERSIONS:
-        if flags & flag and version >= min_version:
-            raw |= _RAW_FLAG_BITS[flag]
-    return raw
-
-
-def _encode_actions(actions: list[Any], protocol: Proto) -> bytes | None:
-    """The actions' wire encoding in ``protocol``, if the actions module can give it."""
-    if not actions:
-        return b""
-    try:
-        A = _actions_api()
-    except FlowModParseError:
+def _encode_message(pfm: ParsedFlowMod, protocol: Proto, xid: int, codec: Codec | None,
+                    decode: bool = False) -> bytes | None:
+    """The whole flow_mod message as OVS encodes it, for the hex dump of a decode error.  With ``decode`` the
+    codec's decoder also runs over it, for the log lines OVS's decoder writes (e.g. ``bad action at offset``)."""
+    if codec is None:
         return None
-    enc = getattr(A, "encode_actions", None)
-    if enc is None:
-        return None
-    try:
-        return _call_flexible(enc, actions, protocol=protocol, version=PROTO_VERSION[protocol])
-    except Exception:  # noqa: BLE001 - a missing encoding must not break printing
-        return None
-
-
-def _encode_message(pfm: ParsedFlowMod, protocol: Proto, rt: MT.RoundTrip, xid: int) -> bytes | None:
-    """The whole flow_mod message as OVS encodes it, for the hex dump of a decode error."""
-    fm = pfm.fm
-    version = PROTO_VERSION[protocol]
-    acts = _encode_actions(fm.actions, protocol)
-    if acts is None:
-        return None
-    table = 0xFF if fm.table_id is None else fm.table_id
-    new_cookie = fm.new_cookie if fm.new_cookie is not None else 0
-    raw_flags = _raw_flags(fm.flags, version)
-    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID, Proto.OF10_NXM, Proto.OF10_NXM_TID):
-        tid = protocol in (Proto.OF10_STD_TID, Proto.OF10_NXM_TID)
-        command = (int(fm.command) & 0xFF) | ((table << 8) if tid else 0)
-        tail = (fm.idle_timeout.to_bytes(2, "big") + fm.hard_timeout.to_bytes(2, "big")
-                + fm.priority.to_bytes(2, "big") + fm.buffer_id.to_bytes(4, "big")
-                + (fm.out_port & 0xFFFF).to_bytes(2, "big") + raw_flags.to_bytes(2, "big"))
-        if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID):
-            body = rt.wire + new_cookie.to_bytes(8, "big") + command.to_bytes(2, "big") + tail + acts
-            length = 8 + len(body)
-            return bytes([1, 14]) + length.to_bytes(2, "big") + xid.to_bytes(4, "big") + body
-        body = (new_cookie.to_bytes(8, "big") + command.to_bytes(2, "big") + tail
-                + rt.match_len.to_bytes(2, "big") + bytes(6) + rt.wire + acts)
-        length = 16 + len(body)
-        return (bytes([1, 4]) + length.to_bytes(2, "big") + xid.to_bytes(4, "big")
-                + (0x2320).to_bytes(4, "big") + (13).to_bytes(4, "big") + body)
-    if protocol is Proto.OF11_STD and fm.command in (Command.MODIFY, Command.MODIFY_STRICT) and not fm.cookie_mask or fm.command is Command.ADD:
-        cookie = new_cookie
-    else:
-        cookie = fm.cookie & fm.cookie_mask
-    deleting = fm.command in (Command.DELETE, Command.DELETE_STRICT)
-    wire_table = table if table != 0xFF or (protocol is not Proto.OF11_STD and deleting) else 0
-    importance = fm.importance if version >= 5 and fm.command is Command.ADD else 0
-    body = (cookie.to_bytes(8, "big") + fm.cookie_mask.to_bytes(8, "big") + bytes([wire_table, int(fm.command)])
-            + fm.idle_timeout.to_bytes(2, "big") + fm.hard_timeout.to_bytes(2, "big")
-            + fm.priority.to_bytes(2, "big") + fm.buffer_id.to_bytes(4, "big")
-            + V.port_to_ofp11(fm.out_port & 0xFFFF).to_bytes(4, "big") + fm.out_group.to_bytes(4, "big")
-            + raw_flags.to_bytes(2, "big") + importance.to_bytes(2, "big") + rt.wire + acts)
-    length = 8 + len(body)
-    return bytes([version, 14]) + length.to_bytes(2, "big") + xid.to_bytes(4, "big") + body
+    msg = codec.encode_flow_mod(pfm.fm, protocol, xid, tun_md=pfm.tun_md)
+    if decode:
+        try:
+            codec.decode_flow_mod(msg, protocol)
+        except codec.OFPDecodeError:
+            pass
+    return msg
 
 
 def _decode_error_lines(header: str, code: str, msg: bytes | None) -> list[str]:
     lines = [f"{header} ***decode error: {code}***"]
     if msg is not None:
-        lines += hex_dump(msg)
+        lines += hexdump(msg).splitlines()
     return lines
 
 
-def format_flow_mod(pfm: ParsedFlowMod, protocol: Proto, xid: int = 1) -> list[str]:
+def format_flow_mod(pfm: ParsedFlowMod, protocol: Proto, xid: int = 1, codec: Codec | None = None) -> list[str]:
     """The lines ``ovs-ofctl`` prints for the flow-mod ``pfm`` sent in ``protocol`` (normally one line; a decode
     error adds the hex dump).  Decode-time log lines (the OpenFlow 1.0 re-normalization) go to vlog."""
     fm = pfm.fm
@@ -544,7 +485,7 @@ def format_flow_mod(pfm: ParsedFlowMod, protocol: Proto, xid: int = 1) -> list[s
     header = _header(protocol, xid)
     rt = MT.roundtrip(fm.match, pfm.tun_md, protocol, fm.cookie, fm.cookie_mask)
     if rt.error:
-        return _decode_error_lines(header, rt.error, _encode_message(pfm, protocol, rt, xid))
+        return _decode_error_lines(header, rt.error, _encode_message(pfm, protocol, xid, codec))
     assert rt.match is not None
     table = 0xFF if fm.table_id is None else fm.table_id
     if protocol in (Proto.OF10_STD, Proto.OF10_NXM):
@@ -565,13 +506,7 @@ def format_flow_mod(pfm: ParsedFlowMod, protocol: Proto, xid: int = 1) -> list[s
             acts = _call_flexible(A.normalize_actions, acts, protocol, match=rt.match, table_id=dec_table)
         except getattr(A, "ActionDecodeError", ()) as e:
             code = getattr(e, "code", str(e))
-            bad = getattr(e, "bad_action", None)
-            if isinstance(bad, (bytes, bytearray)):
-                # OVS's decoder logs the offending action, dumped without the ASCII column.
-                offset = getattr(e, "offset", 0)
-                dump = "\n".join(hex_dump(bytes(bad), False))
-                _actions_log.warn(f"bad action at offset {offset} ({code}):\n{dump}")
-            return _decode_error_lines(header, code, _encode_message(pfm, protocol, rt, xid))
+            return _decode_error_lines(header, code, _encode_message(pfm, protocol, xid, codec, decode=True))
     priority = fm.priority
     if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID) and rt.all_exact:
         priority = 0xFFFF
@@ -646,7 +581,9 @@ def reset_process_state() -> None:
 
 
 def run_parse_flows(flows: list[str], allowed: Proto, file_name: str | None = None,
-                    line_numbers: list[int] | None = None) -> ParseFlowsResult:
+                    line_numbers: list[int] | None = None, *,
+                    print_flow_mod: Callable[[FlowMod, Any, Proto, int], list[str]] | None = None,
+                    ) -> ParseFlowsResult:
     """``ovs-ofctl parse-flow(s)``: parse every flow (an error stops everything, prefixed with ``FILE:LINE: ``
     for files), print the usable protocols, choose one, and print each flow-mod with xid 1, 2, ..."""
     out: list[str] = []
@@ -669,5 +606,8 @@ def run_parse_flows(flows: list[str], allowed: Proto, file_name: str | None = No
         return ParseFlowsResult(out, "no usable protocol")
     out.append(f"chosen protocol: {protocol_to_string(protocol)}")
     for xid, pfm in enumerate(parsed, 1):
-        out.extend(format_flow_mod(pfm, protocol, xid))
+        if print_flow_mod is not None:
+            out.extend(print_flow_mod(pfm.fm, pfm.tun_md, protocol, xid))
+        else:
+            out.extend(format_flow_mod(pfm, protocol, xid))
     return ParseFlowsResult(out)

@@ -24,7 +24,7 @@ Why not os-ken's parsers: docs/openflow-codec.md.
 
 from __future__ import annotations
 
-from pyvswitch.openflow.hexdump import hexdump
+from pyvswitch.util.hexdump import hexdump
 from pyvswitch.openflow.ofp_actions import reset_process_state
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.openflow.ofp_flow_mod import (

@@ -120,7 +120,7 @@ from pyvswitch.ofproto.actions.model import (
 )
 from pyvswitch.ofproto.protocols import Proto
 from pyvswitch.openflow import nx_match as NX
-from pyvswitch.openflow.hexdump import hexdump
+from pyvswitch.util.hexdump import hexdump
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.util import vlog
 

@@ -280,11 +280,3 @@ def test_protocol_names() -> None:
     assert FMT.protocols_from_string("nxm+table_id,OXM") == Proto.OF10_NXM_TID | Proto.OXM_ANY
     assert FMT.choose_protocol(Proto.OXM_ANY, Proto.OF10_ANY) is None
     assert FMT.choose_protocol(Proto.ANY, Proto.OF13_OXM | Proto.OF11_STD) is Proto.OF11_STD
-
-
-def test_hex_dump_format() -> None:
-    data = bytes(range(0x41, 0x41 + 20))
-    assert FMT.hex_dump(data) == [
-        "00000000  41 42 43 44 45 46 47 48-49 4a 4b 4c 4d 4e 4f 50 |ABCDEFGHIJKLMNOP|",
-        "00000010  51 52 53 54                                     |QRST            |"]
-    assert FMT.hex_dump(bytes(8), ascii=False) == ["00000000  00 00 00 00 00 00 00 00-"]

@@ -14,14 +14,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pyvswitch.flow import match_text as MT
-from pyvswitch.flow import values as V
 from pyvswitch.ofproto import flow_mod_text as T
 from pyvswitch.ofproto.actions import lex
-from pyvswitch.ofproto.actions.model import Action, Output, SetField, format_actions
-from pyvswitch.ofproto.flow_mod import NO_BUFFER, OFPP_ANY, Command, FlowMod, FlowModFlags
+from pyvswitch.ofproto.actions.model import Action, Output, SetField
+from pyvswitch.ofproto.flow_mod import Command, FlowMod, FlowModFlags
 from pyvswitch.ofproto.protocols import PROTO_VERSION, Proto
-from pyvswitch.openflow import FlowModMessage
+from pyvswitch.openflow.ofp_print import format_flow_mod_message
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 WIRE = DATA / "flow_mod_wire.jsonl"
@@ -77,52 +75,7 @@ def ofp_print_proto(rec: dict[str, Any]) -> Proto:
     return Proto[p]
 
 
-_COMMAND_NAMES = {Command.ADD: "ADD", Command.MODIFY: "MOD", Command.MODIFY_STRICT: "MOD_STRICT",
-                  Command.DELETE: "DEL", Command.DELETE_STRICT: "DEL_STRICT"}
-_FLAG_NAMES = [(FlowModFlags.SEND_FLOW_REM, "send_flow_rem"), (FlowModFlags.CHECK_OVERLAP, "check_overlap"),
-               (FlowModFlags.RESET_COUNTS, "reset_counts"), (FlowModFlags.NO_PACKET_COUNTS, "no_packet_counts"),
-               (FlowModFlags.NO_BYTE_COUNTS, "no_byte_counts")]
-
-
-def format_message(msg: FlowModMessage) -> str:
-    """A decoded flow-mod printed as ``ovs-ofctl ofp-print`` prints it (Open vSwitch's
-    ``ofputil_flow_mod_format``), from the project's match and action printers."""
-    fm, proto = msg.fm, msg.proto
-    version = PROTO_VERSION[proto]
-    if proto in (Proto.OF10_STD, Proto.OF10_STD_TID):
-        head = f"OFPT_FLOW_MOD (xid={msg.xid:#x}):"
-    elif proto in (Proto.OF10_NXM, Proto.OF10_NXM_TID):
-        head = f"NXT_FLOW_MOD (xid={msg.xid:#x}):"
-    else:
-        head = f"OFPT_FLOW_MOD (OF1.{version - 1}) (xid={msg.xid:#x}):"
-    s = f"{head} {_COMMAND_NAMES[fm.command]}"
-    table = 255 if fm.table_id is None else fm.table_id
-    if table != 0:
-        s += f" table:{table}"
-    s += " " + MT.format_match(fm.match, fm.priority, msg.tun_md)
-    if not s.endswith(" "):
-        s += " "
-    if fm.command == Command.ADD or fm.new_cookie is not None:
-        new_cookie = fm.new_cookie if fm.new_cookie is not None else fm.cookie
-        if new_cookie not in (0, 0xFFFFFFFFFFFFFFFF):
-            s += f"cookie:{new_cookie:#x} "
-    if fm.cookie_mask:
-        s += f"cookie:{fm.cookie & fm.cookie_mask:#x}/{fm.cookie_mask:#x} "
-    if fm.idle_timeout:
-        s += f"idle:{fm.idle_timeout} "
-    if fm.hard_timeout:
-        s += f"hard:{fm.hard_timeout} "
-    if fm.importance:
-        s += f"importance:{fm.importance} "
-    if fm.buffer_id != NO_BUFFER:
-        s += f"buf:{fm.buffer_id:#x} "
-    if fm.out_port != OFPP_ANY:
-        s += f"out_port:{V.format_port(fm.out_port)} "
-    for flag, name in _FLAG_NAMES:
-        # OpenFlow 1.0 and 1.1 adds always reset counters; ofp-print does not show that implicit flag.
-        if fm.flags & flag and not (flag is FlowModFlags.RESET_COUNTS and version <= 2):
-            s += name + " "
-    return s + "actions=" + format_actions(fm.actions)
+format_message = format_flow_mod_message
 
 
 # --- semantic comparison --------------------------------------------------------------------------------------
