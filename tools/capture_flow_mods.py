@@ -11,7 +11,7 @@ JSON object per message::
      "proto": "OF13_OXM", "hex": "040e...", "source": "corpus", "command": "add-flow",
      "ofp_print": "OFPT_FLOW_MOD (OF1.3) (xid=0x2): ADD ..."}
 
-``proto`` is the name of the ``pyvswitch.ofproto.protocols.Proto`` member the message is encoded in.
+``proto`` is the name of the ``pyvswitch.flow.protocols.Proto`` member the message is encoded in.
 The ``xid`` in the bytes is ovs-ofctl's (2, 4, ...), not parse-flow's 1.  ``ofp_print`` is what ``ovs-ofctl ofp-print`` makes of the captured bytes (its decoder's verdict, including
 ``***decode error: ...***``), so the codec's decoder can be compared with Open vSwitch's on every message.
 
@@ -66,7 +66,7 @@ EXPECTED = ROOT / "tests" / "data" / "parse_flow_corpus.expected"
 EXTRA = ROOT / "tests" / "openflow" / "extra_flows.txt"
 OUTPUT = ROOT / "tests" / "data" / "flow_mod_wire.jsonl"
 
-# parse-flow's protocol names -> pyvswitch.ofproto.protocols.Proto member names.
+# parse-flow's protocol names -> pyvswitch.flow.protocols.Proto member names.
 PROTO_BY_OVS_NAME = {
     "OpenFlow10-table_id": "OF10_STD", "OpenFlow10+table_id": "OF10_STD_TID",
     "NXM-table_id": "OF10_NXM", "NXM+table_id": "OF10_NXM_TID", "OpenFlow11": "OF11_STD",

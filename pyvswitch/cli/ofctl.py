@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from pyvswitch import openflow
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.ofproto import flow_mod_text as FMT
-from pyvswitch.ofproto.protocols import Proto
 from pyvswitch.openflow.ofp_print import parse_flow_lines
 from pyvswitch.util import vlog
 

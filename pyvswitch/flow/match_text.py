@@ -1,5 +1,4 @@
-"""Matches in ovs-ofctl text: parsing the match part of a flow, printing a match, normalizing it, and what an
-OpenFlow round trip does to it.
+"""Matches in ovs-ofctl text: parsing the match part of a flow, printing a match and normalizing it.
 
 This module gives a ``Match`` (``pyvswitch.flow.match``) the text form of Open vSwitch, field for field:
 
@@ -13,11 +12,9 @@ This module gives a ``Match`` (``pyvswitch.flow.match``) the text form of Open v
   protocol shorthands, per-field number formats, registers as ``regN`` whatever spelling set them.
 * ``normalize(match)`` drops what OVS's ``ofputil_normalize_match`` drops (fields whose layer the match does not
   establish) and ``normalization_log(before, after)`` gives the three ``ofp_match|INFO`` lines OVS logs.
-* ``roundtrip(match, protocol)`` is what encoding the match into a flow_mod of an OpenFlow protocol variant and
-  decoding it again yields: the OpenFlow 1.0 ``ofp_match`` (with its re-normalization), the OpenFlow 1.1
-  standard match, or NXM/OXM with OVS's encoder rules and its decoder's checks (prerequisites, duplicates, value
-  validity).  It can fail with the OpenFlow error the decoder reports, and gives the encoded bytes, so the CLI
-  can print ovs-ofctl's ``***decode error***`` hex dump.
+* ``Flow``, ``prereqs_ok``, ``is_value_valid`` and ``is_all_wild`` are the checks Open vSwitch's match decoders
+  apply field by field; the OpenFlow codec (``pyvswitch.openflow``, which encodes and decodes matches on the
+  wire) uses them, so that parsing text and decoding the wire agree by construction.
 
 Representation
 --------------
@@ -41,26 +38,27 @@ from pyvswitch.flow import values as V
 from pyvswitch.flow.fields import Field, Prereq, Support
 from pyvswitch.flow.match import Match
 from pyvswitch.flow.match import prereqs_ok as match_prereqs_ok
-from pyvswitch.ofproto.protocols import Proto
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.util import vlog
 
 __all__ = [
     "OVS_UNKNOWN_NAMES",
     "PROTOCOL_SHORTHANDS",
-    "DecodeError",
+    "Flow",
     "MatchBuilder",
     "MatchParseError",
     "ParsedMatch",
-    "RoundTrip",
     "TunMetadata",
     "field_get",
     "finish_parse",
     "format_match",
+    "is_all_wild",
+    "is_value_valid",
     "normalization_log",
     "normalize",
     "parse_match",
     "parse_match_item",
-    "roundtrip",
+    "prereqs_ok",
     "split_key_values",
     "usable_for",
 ]
@@ -71,14 +69,6 @@ _rl_normalize = vlog.RateLimit(1, 5)
 
 class MatchParseError(ValueError):
     """A match that does not parse; ``str()`` is ovs-ofctl's message."""
-
-
-class DecodeError(Exception):
-    """The decoder of an OpenFlow message rejected it; ``code`` is the OpenFlow error name (``OFPBMC_BAD_PREREQ``)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 # Names in our field table that Open vSwitch 3.1 does not accept as match keys (they are OXM spellings).
@@ -482,7 +472,7 @@ class MatchBuilder:
 # ---------------------------------------------------------------------------------------------------------------
 # A flow view for prerequisite checks: OVS reads values, which are zero when wildcarded.
 
-class _Flow:
+class Flow:
     __slots__ = ("m", "v")
 
     def __init__(self, v: int, m: int) -> None:
@@ -518,12 +508,12 @@ class _Flow:
         return self.dl_type() in (ETH_TYPE_IP, ETH_TYPE_IPV6)
 
 
-def prereqs_ok(f: Field, fl: _Flow) -> bool:
+def prereqs_ok(f: Field, fl: Flow) -> bool:
     """OVS ``mf_are_match_prereqs_ok``: the prerequisite of ``f`` checked on a match's values."""
     return match_prereqs_ok(f.prereq, fl.v, fl.m)
 
 
-def _is_value_valid(f: Field, v: int) -> bool:
+def is_value_valid(f: Field, v: int) -> bool:
     """OVS ``mf_is_value_valid``: reject bits a field never uses."""
     n = f.name
     if n in ("in_port_oxm", "actset_output"):
@@ -538,7 +528,7 @@ def _is_value_valid(f: Field, v: int) -> bool:
     return bad is None or not v & bad
 
 
-def _is_all_wild(f: Field, m: int) -> bool:
+def is_all_wild(f: Field, m: int) -> bool:
     """OVS ``mf_is_all_wild``: whether the mask int ``m`` leaves every bit of ``f`` wildcarded."""
     n = f.name
     if n in _TUN_MD_INDEX:
@@ -632,10 +622,10 @@ def apply_shorthand(b: MatchBuilder, name: str) -> bool:
 def finish_parse(b: MatchBuilder) -> None:
     """What ``parse_ofp_str`` does after the last key: copy a packet_type's ethertype into dl_type, and narrow the
     usable protocols for IPv6 L3/L4 fields (only NXM and OXM can match them)."""
-    fl = _Flow(b.value, b.mask)
+    fl = Flow(b.value, b.mask)
     if fl.mget("packet_type") == 0xFFFFFFFF and fl.packet_type >> 16 == 1 and fl.mget("dl_type"):
         b.value = _sput(b.value, "dl_type", fl.packet_type & 0xFFFF)
-    if _Flow(b.value, b.mask).flow_dl_type() == ETH_TYPE_IPV6 and (
+    if Flow(b.value, b.mask).flow_dl_type() == ETH_TYPE_IPV6 and (
             fl.mget("nw_proto") or fl.mget("nw_tos") or fl.mget("tp_src") or fl.mget("tp_dst")):
         b.usable &= Proto.NXM_OXM_ANY
 
@@ -731,7 +721,7 @@ def parse_match(text: str) -> ParsedMatch:
 
 def normalize(m: Match) -> Match:
     """OVS ``ofputil_normalize_match``: wildcard the fields whose layer the match does not establish."""
-    fl = _Flow(m.value, m.mask)
+    fl = Flow(m.value, m.mask)
     pt_mask = fl.mget("packet_type")
     pt = fl.packet_type
     ether = False
@@ -853,7 +843,7 @@ def format_match(m: Match, priority: int | None = None, tun_md: TunMetadata | No
     """``m`` as ovs-ofctl prints a match (OVS ``match_format``), with ``priority=N`` first when ``priority`` is
     given and is not the default 32768."""
     out: list[str] = []
-    fl = _Flow(m.value, m.mask)
+    fl = Flow(m.value, m.mask)
     g = fl.get
     mg = fl.mget
     if priority is not None and priority != _DEFAULT_PRIORITY:
@@ -1072,594 +1062,3 @@ def _format_tun_metadata(m: Match, tun_md: TunMetadata | None, out: list[str]) -
             if msk != full:
                 s += "/" + V.format_hex_bytes(msk, flen)
         out.append(s)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# OpenFlow round trips.
-
-@dataclass
-class RoundTrip:
-    """What a match becomes after an encode/decode cycle in one protocol.
-
-    ``match`` is the decoded match (None when decoding failed, then ``error`` is the OpenFlow error name),
-    ``tun_md`` its tunnel-metadata table, ``wire`` the encoded match bytes as they sit in the flow_mod (NXM/OXM
-    padded to 8 bytes, OF1.0/1.1 fixed structures), ``match_len`` the NXM length field, ``all_exact`` whether
-    an OF1.0 match wildcards nothing (OVS then forces priority 65535)."""
-
-    match: Match | None
-    tun_md: TunMetadata
-    wire: bytes
-    match_len: int = 0
-    error: str | None = None
-    all_exact: bool = False
-    normalized_before: Match | None = None
-
-
-def roundtrip(m: Match, tun_md: TunMetadata | None, protocol: Proto, cookie: int = 0,
-              cookie_mask: int = 0) -> RoundTrip:
-    """Encode ``m`` in ``protocol`` (one bit of Proto) as a flow_mod would, decode it again, and return the result.
-
-    For OpenFlow 1.0 the decoder re-normalizes the match and logs like OVS (the caller sees ``normalized_before``
-    set when it did)."""
-    md = tun_md if tun_md is not None else TunMetadata.derive(m)
-    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID):
-        return _of10_roundtrip(m)
-    if protocol is Proto.OF11_STD:
-        return _of11_roundtrip(m)
-    from pyvswitch.ofproto.protocols import PROTO_VERSION
-    version = 0 if protocol in (Proto.OF10_NXM, Proto.OF10_NXM_TID) else PROTO_VERSION[protocol]
-    entries = nx_put_entries(m, md, version, cookie, cookie_mask)
-    body = b"".join(_entry_bytes(e, version) for e in entries)
-    if version:
-        # OXM: ofp11_match_header (type 1, length) + entries, padded to 8.
-        length = 4 + len(body)
-        raw = (1).to_bytes(2, "big") + length.to_bytes(2, "big") + body
-        wire = raw + bytes(-len(raw) % 8)
-        match_len = length
-    else:
-        match_len = len(body)
-        wire = body + bytes(-len(body) % 8)
-    try:
-        dm, dmd = _nx_decode(entries)
-    except DecodeError as e:
-        return RoundTrip(None, md, wire, match_len, e.code)
-    return _ct_consistency(RoundTrip(dm, dmd, wire, match_len))
-
-
-def _ct_consistency(rt: RoundTrip) -> RoundTrip:
-    """The flow_mod decoder rejects conntrack original-direction addresses of the other IP version."""
-    if rt.match is None:
-        return rt
-    fl = _Flow(rt.match.value, rt.match.mask)
-    dl = fl.get("dl_type")
-    if ((fl.mget("ct_nw_src") or fl.mget("ct_nw_dst")) and dl != ETH_TYPE_IP) or \
-            ((fl.mget("ct_ipv6_src") or fl.mget("ct_ipv6_dst")) and dl != ETH_TYPE_IPV6):
-        rt.match = None
-        rt.error = "OFPBAC_MATCH_INCONSISTENT"
-    return rt
-
-
-# -- OpenFlow 1.0 ------------------------------------------------------------------------------------------------
-
-OFPFW10_IN_PORT = 1 << 0
-OFPFW10_DL_VLAN = 1 << 1
-OFPFW10_DL_SRC = 1 << 2
-OFPFW10_DL_DST = 1 << 3
-OFPFW10_DL_TYPE = 1 << 4
-OFPFW10_NW_PROTO = 1 << 5
-OFPFW10_TP_SRC = 1 << 6
-OFPFW10_TP_DST = 1 << 7
-OFPFW10_NW_SRC_SHIFT = 8
-OFPFW10_NW_DST_SHIFT = 14
-OFPFW10_DL_VLAN_PCP = 1 << 20
-OFPFW10_NW_TOS = 1 << 21
-OFPFW10_ALL = (1 << 22) - 1
-
-
-def _wcbits_to_netmask(wcbits: int) -> int:
-    wcbits &= 0x3F
-    return (~((1 << wcbits) - 1)) & 0xFFFFFFFF if wcbits < 32 else 0
-
-
-def _netmask_to_wcbits(mask: int) -> int:
-    return 32 - V.prefix_len(mask, 32)
-
-
-def _of10_roundtrip(m: Match) -> RoundTrip:
-    fl = _Flow(m.value, m.mask)
-    g, mg = fl.get, fl.mget
-    w = 0
-    if not mg("in_port"):
-        w |= OFPFW10_IN_PORT
-    if not mg("dl_type"):
-        w |= OFPFW10_DL_TYPE
-    if not mg("nw_proto"):
-        w |= OFPFW10_NW_PROTO
-    w |= _netmask_to_wcbits(mg("nw_src")) << OFPFW10_NW_SRC_SHIFT
-    w |= _netmask_to_wcbits(mg("nw_dst")) << OFPFW10_NW_DST_SHIFT
-    if not mg("nw_tos") & 0xFC:
-        w |= OFPFW10_NW_TOS
-    if not mg("tp_src"):
-        w |= OFPFW10_TP_SRC
-    if not mg("tp_dst"):
-        w |= OFPFW10_TP_DST
-    if not mg("dl_src"):
-        w |= OFPFW10_DL_SRC
-    if not mg("dl_dst"):
-        w |= OFPFW10_DL_DST
-    dl_vlan = 0
-    dl_vlan_pcp = 0
-    tci, tci_m = g("vlan_tci"), mg("vlan_tci")
-    if tci_m == 0:
-        w |= OFPFW10_DL_VLAN | OFPFW10_DL_VLAN_PCP
-    elif tci_m & VLAN_CFI and not tci & VLAN_CFI:
-        dl_vlan = OFP10_VLAN_NONE
-    else:
-        if not tci_m & VLAN_VID_MASK:
-            w |= OFPFW10_DL_VLAN
-        else:
-            dl_vlan = tci & VLAN_VID_MASK
-        if not tci_m & VLAN_PCP_MASK:
-            w |= OFPFW10_DL_VLAN_PCP
-        else:
-            dl_vlan_pcp = tci >> 13
-    in_port = g("in_port") & 0xFFFF
-    dl_type = g("dl_type")
-    wire = (w.to_bytes(4, "big") + in_port.to_bytes(2, "big") + g("dl_src").to_bytes(6, "big")
-            + g("dl_dst").to_bytes(6, "big") + dl_vlan.to_bytes(2, "big") + bytes([dl_vlan_pcp, 0])
-            + dl_type.to_bytes(2, "big") + bytes([g("nw_tos") & 0xFC, g("nw_proto"), 0, 0])
-            + g("nw_src").to_bytes(4, "big") + g("nw_dst").to_bytes(4, "big")
-            + g("tp_src").to_bytes(2, "big") + g("tp_dst").to_bytes(2, "big"))
-    # Decode (ofputil_match_from_ofp10_match).
-    b = MatchBuilder()
-    wc = w & OFPFW10_ALL
-    if not wc & OFPFW10_IN_PORT:
-        b.set_slot("in_port", in_port, 0xFFFF)
-    if not wc & OFPFW10_NW_TOS:
-        b.set_slot("nw_tos", g("nw_tos") & 0xFC, 0xFC)
-    if not wc & OFPFW10_NW_PROTO:
-        b.set_slot("nw_proto", g("nw_proto"), 0xFF)
-    src_m = _wcbits_to_netmask(wc >> OFPFW10_NW_SRC_SHIFT)
-    dst_m = _wcbits_to_netmask(wc >> OFPFW10_NW_DST_SHIFT)
-    b.set_slot("nw_src", g("nw_src") & src_m, src_m)
-    b.set_slot("nw_dst", g("nw_dst") & dst_m, dst_m)
-    if not wc & OFPFW10_TP_SRC:
-        b.set_slot("tp_src", g("tp_src"), 0xFFFF)
-    if not wc & OFPFW10_TP_DST:
-        b.set_slot("tp_dst", g("tp_dst"), 0xFFFF)
-    if not wc & OFPFW10_DL_SRC:
-        b.set_slot("dl_src", g("dl_src"), (1 << 48) - 1)
-    if not wc & OFPFW10_DL_DST:
-        b.set_slot("dl_dst", g("dl_dst"), (1 << 48) - 1)
-    if not wc & OFPFW10_DL_TYPE:
-        b.set_slot("dl_type", dl_type, 0xFFFF)
-    data_bits = (OFPFW10_NW_TOS | OFPFW10_NW_PROTO | OFPFW10_TP_SRC | OFPFW10_TP_DST | OFPFW10_DL_SRC
-                 | OFPFW10_DL_DST | OFPFW10_DL_TYPE | OFPFW10_DL_VLAN | OFPFW10_DL_VLAN_PCP)
-    if (wc & data_bits) != data_bits or src_m or dst_m:
-        b.set_default_packet_type()
-    tm = 0
-    if not wc & OFPFW10_DL_VLAN_PCP:
-        tm |= VLAN_PCP_MASK | VLAN_CFI
-    if not wc & OFPFW10_DL_VLAN:
-        tm |= VLAN_VID_MASK | VLAN_CFI
-    if not wc & OFPFW10_DL_VLAN and dl_vlan == OFP10_VLAN_NONE:
-        b.set_slot("vlan_tci", 0, 0xFFFF)
-    elif tm:
-        t = (dl_vlan & VLAN_VID_MASK) | ((dl_vlan_pcp << 13) & VLAN_PCP_MASK) | VLAN_CFI
-        b.set_slot("vlan_tci", t & tm, tm)
-    decoded = b.match()
-    norm = normalize(decoded)
-    rt = RoundTrip(norm, TunMetadata(), wire, all_exact=not wc)
-    if norm != decoded:
-        rt.normalized_before = decoded
-    return rt
-
-
-# -- OpenFlow 1.1 ------------------------------------------------------------------------------------------------
-
-OFPFW11_IN_PORT = 1 << 0
-OFPFW11_DL_VLAN = 1 << 1
-OFPFW11_DL_VLAN_PCP = 1 << 2
-OFPFW11_DL_TYPE = 1 << 3
-OFPFW11_NW_TOS = 1 << 4
-OFPFW11_NW_PROTO = 1 << 5
-OFPFW11_TP_SRC = 1 << 6
-OFPFW11_TP_DST = 1 << 7
-OFPFW11_MPLS_LABEL = 1 << 8
-OFPFW11_MPLS_TC = 1 << 9
-OFPVID11_ANY = 0xFFFE
-OFPVID11_NONE = 0xFFFF
-
-
-def _of11_roundtrip(m: Match) -> RoundTrip:
-    fl = _Flow(m.value, m.mask)
-    g, mg = fl.get, fl.mget
-    full48 = (1 << 48) - 1
-    w = 0
-    in_port = 0
-    if not mg("in_port"):
-        w |= OFPFW11_IN_PORT
-    else:
-        in_port = V.port_to_ofp11(g("in_port") & 0xFFFF)
-    dl_vlan = 0
-    dl_vlan_pcp = 0
-    tci, tci_m = g("vlan_tci"), mg("vlan_tci")
-    if tci_m == 0:
-        w |= OFPFW11_DL_VLAN | OFPFW11_DL_VLAN_PCP
-    elif tci_m & VLAN_CFI and not tci & VLAN_CFI:
-        dl_vlan = OFPVID11_NONE
-        w |= OFPFW11_DL_VLAN_PCP
-    else:
-        dl_vlan = OFPVID11_ANY if not tci_m & VLAN_VID_MASK else tci & VLAN_VID_MASK
-        if not tci_m & VLAN_PCP_MASK:
-            w |= OFPFW11_DL_VLAN_PCP
-        else:
-            dl_vlan_pcp = tci >> 13
-    dl_type = 0
-    if not mg("dl_type"):
-        w |= OFPFW11_DL_TYPE
-    else:
-        dl_type = g("dl_type")
-    nw_tos = 0
-    if not mg("nw_tos") & 0xFC:
-        w |= OFPFW11_NW_TOS
-    else:
-        nw_tos = g("nw_tos") & 0xFC
-    nw_proto = 0
-    if not mg("nw_proto"):
-        w |= OFPFW11_NW_PROTO
-    else:
-        nw_proto = g("nw_proto")
-    tp_src = tp_dst = 0
-    if not mg("tp_src"):
-        w |= OFPFW11_TP_SRC
-    else:
-        tp_src = g("tp_src")
-    if not mg("tp_dst"):
-        w |= OFPFW11_TP_DST
-    else:
-        tp_dst = g("tp_dst")
-    lse, lse_m = g("mpls_lse"), mg("mpls_lse")
-    mpls_label = mpls_tc = 0
-    if not lse_m & 0xFFFFF000:
-        w |= OFPFW11_MPLS_LABEL
-    else:
-        mpls_label = lse >> 12
-    if not lse_m & 0xE00:
-        w |= OFPFW11_MPLS_TC
-    else:
-        mpls_tc = (lse >> 9) & 7
-    inv32 = 0xFFFFFFFF
-    inv64 = 0xFFFFFFFFFFFFFFFF
-    wire = ((0).to_bytes(2, "big") + (88).to_bytes(2, "big") + in_port.to_bytes(4, "big") + w.to_bytes(4, "big")
-            + g("dl_src").to_bytes(6, "big") + (full48 ^ mg("dl_src")).to_bytes(6, "big")
-            + g("dl_dst").to_bytes(6, "big") + (full48 ^ mg("dl_dst")).to_bytes(6, "big")
-            + dl_vlan.to_bytes(2, "big") + bytes([dl_vlan_pcp, 0]) + dl_type.to_bytes(2, "big")
-            + bytes([nw_tos, nw_proto]) + g("nw_src").to_bytes(4, "big") + (inv32 ^ mg("nw_src")).to_bytes(4, "big")
-            + g("nw_dst").to_bytes(4, "big") + (inv32 ^ mg("nw_dst")).to_bytes(4, "big")
-            + tp_src.to_bytes(2, "big") + tp_dst.to_bytes(2, "big") + mpls_label.to_bytes(4, "big")
-            + bytes([mpls_tc, 0, 0, 0]) + g("metadata").to_bytes(8, "big")
-            + (inv64 ^ mg("metadata")).to_bytes(8, "big"))
-    # Decode (ofputil_match_from_ofp11_match).
-    b = MatchBuilder()
-    if not w & OFPFW11_IN_PORT:
-        p = V.port_from_ofp11(in_port)
-        if p is None:
-            return RoundTrip(None, TunMetadata(), wire, error="OFPBMC_BAD_VALUE")
-        b.set_slot("in_port", p, 0xFFFF)
-    if mg("dl_src") or mg("dl_dst"):
-        b.set_slot("dl_src", g("dl_src"), mg("dl_src"))
-        b.set_slot("dl_dst", g("dl_dst"), mg("dl_dst"))
-        b.set_default_packet_type()
-    if not w & OFPFW11_DL_VLAN:
-        if dl_vlan == OFPVID11_NONE:
-            b.set_slot("vlan_tci", 0, 0xFFFF)
-        else:
-            if dl_vlan == OFPVID11_ANY:
-                t, tm = VLAN_CFI, VLAN_CFI
-            else:
-                t, tm = VLAN_CFI | dl_vlan, VLAN_CFI | VLAN_VID_MASK
-            if not w & OFPFW11_DL_VLAN_PCP:
-                t |= dl_vlan_pcp << 13
-                tm |= VLAN_PCP_MASK
-            b.set_slot("vlan_tci", t, tm)
-        b.set_default_packet_type()
-    if not w & OFPFW11_DL_TYPE:
-        b.set_dl_type(dl_type)
-        b.set_default_packet_type()
-    ipv4 = b.slot("dl_type")[0] == ETH_TYPE_IP
-    arp = b.slot("dl_type")[0] in (ETH_TYPE_ARP, ETH_TYPE_RARP)
-    if ipv4 and not w & OFPFW11_NW_TOS:
-        b.mask |= 0xFC << _ST["nw_tos"][0]
-        b.value = _sput(b.value, "nw_tos", nw_tos)
-    if ipv4 or arp:
-        if not w & OFPFW11_NW_PROTO:
-            b.set_nw_proto(nw_proto)
-        b.set_slot("nw_src", g("nw_src") & mg("nw_src"), mg("nw_src"))
-        b.set_slot("nw_dst", g("nw_dst") & mg("nw_dst"), mg("nw_dst"))
-    if ipv4 and (w & (OFPFW11_TP_SRC | OFPFW11_TP_DST)) != (OFPFW11_TP_SRC | OFPFW11_TP_DST):
-        proto = b.slot("nw_proto")[0]
-        if proto == IPPROTO_ICMP:
-            if not w & OFPFW11_TP_SRC:
-                if tp_src >= 0x100:
-                    return RoundTrip(None, TunMetadata(), wire, error="OFPBMC_BAD_FIELD")
-                b.set_slot("tp_src", tp_src, 0xFFFF)
-            if not w & OFPFW11_TP_DST:
-                if tp_dst >= 0x100:
-                    return RoundTrip(None, TunMetadata(), wire, error="OFPBMC_BAD_FIELD")
-                b.set_slot("tp_dst", tp_dst, 0xFFFF)
-        elif proto in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP):
-            if not w & OFPFW11_TP_SRC:
-                b.set_slot("tp_src", tp_src, 0xFFFF)
-            if not w & OFPFW11_TP_DST:
-                b.set_slot("tp_dst", tp_dst, 0xFFFF)
-    if b.slot("dl_type")[0] in (ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST):
-        if not w & OFPFW11_MPLS_LABEL:
-            b._or_bits(0xFFFFF000 << _ST["mpls_lse"][0], (mpls_label << 12) << _ST["mpls_lse"][0])
-        if not w & OFPFW11_MPLS_TC:
-            b._or_bits(0xE00 << _ST["mpls_lse"][0], ((mpls_tc & 7) << 9) << _ST["mpls_lse"][0])
-    b.set_slot("metadata", g("metadata") & mg("metadata"), mg("metadata"))
-    return RoundTrip(b.match(), TunMetadata(), wire)
-
-
-# -- NXM / OXM ---------------------------------------------------------------------------------------------------
-
-@dataclass
-class _Entry:
-    field: Field | None          # None for a field our table lacks: see ``pseudo``
-    value: int
-    mask: int | None
-    nbytes: int
-    pseudo: str = ""             # "cookie" (NXM_NX_COOKIE) or "nd_options_type" (ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE)
-
-
-def _header_for(f: Field, version: int) -> F.HeaderId:
-    """OVS ``nxm_field_by_mf_id``: the last listed header whose version is at most ``version``; the first one
-    when none qualifies."""
-    best = None
-    for h in f.headers:
-        if best is None or version >= h.of_version:
-            best = h
-    assert best is not None, f
-    return best
-
-
-def _entry_bytes(e: _Entry, version: int) -> bytes:
-    if e.pseudo == "nd_options_type":
-        return ((0x1000 << 16) | (2 << 9) | 1).to_bytes(4, "big") + bytes([e.value & 0xFF])
-    if e.field is None:
-        # NXM_NX_COOKIE(30), 8 bytes, class 1.
-        hasmask = e.mask is not None
-        length = 16 if hasmask else 8
-        hdr = (0x0001 << 16) | (30 << 9) | (int(hasmask) << 8) | length
-        out = hdr.to_bytes(4, "big") + e.value.to_bytes(8, "big")
-        if hasmask:
-            out += e.mask.to_bytes(8, "big")  # type: ignore[union-attr]
-        return out
-    h = _header_for(e.field, version)
-    hasmask = e.mask is not None
-    payload = e.value.to_bytes(e.nbytes, "big")
-    if hasmask:
-        payload += e.mask.to_bytes(e.nbytes, "big")  # type: ignore[union-attr]
-    if h.oxm_class == F.OXM_EXP:
-        length = len(payload) + 4
-        hdr = (h.oxm_class << 16) | (h.oxm_field << 9) | (int(hasmask) << 8) | length
-        return hdr.to_bytes(4, "big") + h.experimenter.to_bytes(4, "big") + payload
-    hdr = (h.oxm_class << 16) | (h.oxm_field << 9) | (int(hasmask) << 8) | len(payload)
-    return hdr.to_bytes(4, "big") + payload
-
-
-def nx_put_entries(m: Match, md: TunMetadata, version: int, cookie: int = 0,
-                   cookie_mask: int = 0) -> list[_Entry]:
-    """OVS ``nx_put_raw``: the NXM (``version`` 0) or OXM entries encoding ``m``, in OVS's order and under its
-    conditions (L3 fields only for IP, L4 fields only for their protocol, ...)."""
-    fl = _Flow(m.value, m.mask)
-    g, mg = fl.get, fl.mget
-    out: list[_Entry] = []
-    implied_ethernet = False
-
-    def put(name: str, v: int, mk: int | None = None, nbytes: int | None = None, exact: bool = False) -> None:
-        nonlocal implied_ethernet
-        f = _B[name]
-        n = nbytes if nbytes is not None else f.nbytes
-        full = (1 << (8 * n)) - 1
-        if not exact:
-            mk = full if mk is None else mk & full
-            if mk == 0:
-                return
-            masked = mk != full
-        else:
-            masked = False
-        out.append(_Entry(f, v & full & (mk if masked and mk is not None else full), mk if masked else None, n))
-        if f.prereq is not Prereq.NONE:
-            implied_ethernet = True
-
-    pt, pt_m = g("packet_type"), mg("packet_type")
-    default_pt = pt == _PT_ETH and pt_m == 0xFFFFFFFF
-    if pt_m and not default_pt:
-        put("packet_type", pt, pt_m)
-    if mg("dp_hash"):
-        put("dp_hash", g("dp_hash"), mg("dp_hash"))
-    if mg("recirc_id"):
-        put("recirc_id", g("recirc_id"), exact=True)
-    if mg("conj_id"):
-        put("conj_id", g("conj_id"), exact=True)
-    if mg("in_port"):
-        port = g("in_port") & 0xFFFF
-        if version:
-            put("in_port_oxm", V.port_to_ofp11(port), exact=True)
-        else:
-            put("in_port", port, exact=True)
-    if mg("actset_output"):
-        put("actset_output", V.port_to_ofp11(g("actset_output") & 0xFFFF), exact=True)
-    put("eth_src", g("dl_src"), mg("dl_src"))
-    put("eth_dst", g("dl_dst"), mg("dl_dst"))
-    put("eth_type", g("dl_type"), mg("dl_type"))
-    tci, tci_m = g("vlan_tci"), mg("vlan_tci")
-    if version:
-        vid = tci & (VLAN_VID_MASK | VLAN_CFI)
-        vmask = tci_m & (VLAN_VID_MASK | VLAN_CFI)
-        if vmask == VLAN_VID_MASK | VLAN_CFI:
-            put("vlan_vid", vid, exact=True)
-        elif vmask:
-            put("vlan_vid", vid, vmask)
-        if vid and tci_m & VLAN_PCP_MASK:
-            put("vlan_pcp", tci >> 13, exact=True)
-    else:
-        put("vlan_tci", tci, tci_m)
-    dl_type = fl.dl_type()
-    if dl_type in (ETH_TYPE_MPLS, ETH_TYPE_MPLS_MCAST):
-        lse, lse_m = g("mpls_lse"), mg("mpls_lse")
-        if lse_m & 0xE00:
-            put("mpls_tc", (lse >> 9) & 7, exact=True)
-        if lse_m & 0x100:
-            put("mpls_bos", (lse >> 8) & 1, exact=True)
-        if lse_m & 0xFF:
-            put("mpls_ttl", lse & 0xFF, exact=True)
-        if lse_m & 0xFFFFF000:
-            put("mpls_label", lse >> 12, exact=True)
-    if fl.is_ip_any():
-        if dl_type == ETH_TYPE_IP:
-            put("ip_src", g("nw_src"), mg("nw_src"))
-            put("ip_dst", g("nw_dst"), mg("nw_dst"))
-        else:
-            put("ipv6_src", g("ipv6_src"), mg("ipv6_src"))
-            put("ipv6_dst", g("ipv6_dst"), mg("ipv6_dst"))
-        frag, frag_m = g("nw_frag") & 3, mg("nw_frag") & 3
-        put("ip_frag", frag, 0xFF if frag_m == 3 else frag_m)
-        tos, tos_m = g("nw_tos"), mg("nw_tos")
-        if tos_m & 0xFC:
-            if version:
-                put("ip_dscp", tos >> 2, exact=True)
-            else:
-                put("nw_tos", tos & 0xFC, exact=True)
-        if tos_m & 3:
-            put("nw_ecn", tos & 3, exact=True)
-        if mg("nw_ttl"):
-            put("nw_ttl", g("nw_ttl"), exact=True)
-        put("ipv6_label", g("ipv6_label"), mg("ipv6_label"))
-        if mg("nw_proto"):
-            proto = g("nw_proto")
-            put("nw_proto", proto, exact=True)
-            tps, tps_m, tpd, tpd_m = g("tp_src"), mg("tp_src"), g("tp_dst"), mg("tp_dst")
-            if proto == IPPROTO_TCP:
-                put("tcp_src", tps, tps_m)
-                put("tcp_dst", tpd, tpd_m)
-                put("tcp_flags", g("tcp_flags"), mg("tcp_flags"))
-            elif proto == IPPROTO_UDP:
-                put("udp_src", tps, tps_m)
-                put("udp_dst", tpd, tpd_m)
-            elif proto == IPPROTO_SCTP:
-                put("sctp_src", tps, tps_m)
-                put("sctp_dst", tpd, tpd_m)
-            elif dl_type == ETH_TYPE_IP and proto == IPPROTO_ICMP:
-                if tps_m:
-                    put("icmp_type", tps & 0xFF, exact=True)
-                if tpd_m:
-                    put("icmp_code", tpd & 0xFF, exact=True)
-            elif dl_type == ETH_TYPE_IPV6 and proto == IPPROTO_ICMPV6:
-                if tps_m:
-                    put("icmpv6_type", tps & 0xFF, exact=True)
-                if tpd_m:
-                    put("icmpv6_code", tpd & 0xFF, exact=True)
-                if tpd == 0 and tps in (ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT):
-                    put("nd_target", g("nd_target"), mg("nd_target"))
-                    if mg("tcp_flags"):
-                        # OVS keeps the ND options type in the tcp_flags slot.
-                        out.append(_Entry(None, g("tcp_flags") & 0xFF, None, 1, "nd_options_type"))
-                        implied_ethernet = True
-                    if tps == ND_NEIGHBOR_SOLICIT:
-                        put("nd_sll", g("arp_sha"), mg("arp_sha"))
-                    if tps == ND_NEIGHBOR_ADVERT:
-                        put("nd_tll", g("arp_tha"), mg("arp_tha"))
-    elif dl_type in (ETH_TYPE_ARP, ETH_TYPE_RARP):
-        if mg("nw_proto"):
-            put("arp_op", g("nw_proto"), exact=True)
-        put("arp_spa", g("nw_src"), mg("nw_src"))
-        put("arp_tpa", g("nw_dst"), mg("nw_dst"))
-        put("arp_sha", g("arp_sha"), mg("arp_sha"))
-        put("arp_tha", g("arp_tha"), mg("arp_tha"))
-    put("tun_id", g("tun_id"), mg("tun_id"))
-    put("tun_flags", g("tun_flags"), mg("tun_flags"))
-    put("tun_src", g("tun_src"), mg("tun_src"))
-    put("tun_dst", g("tun_dst"), mg("tun_dst"))
-    put("tun_ipv6_src", g("tun_ipv6_src"), mg("tun_ipv6_src"))
-    put("tun_ipv6_dst", g("tun_ipv6_dst"), mg("tun_ipv6_dst"))
-    put("tun_gbp_id", g("tun_gbp_id"), mg("tun_gbp_id"))
-    put("tun_gbp_flags", g("tun_gbp_flags"), mg("tun_gbp_flags"))
-    present = mg("_tun_metadata_present")
-    for i in range(64):
-        if present >> i & 1:
-            f = _TUN_MD[i]
-            flen, masked = md.entries.get(i, (0, False))
-            full = (1 << (8 * flen)) - 1
-            v = (m.value >> f.ofs) & full
-            mk = (m.mask >> f.ofs) & full
-            out.append(_Entry(f, v, mk if masked else None, flen))
-    regs_v, regs_m = g("regs"), mg("regs")
-    if version < 6:
-        for i in range(16):
-            sh = (15 - i) * 32
-            put(f"reg{i}", (regs_v >> sh) & 0xFFFFFFFF, (regs_m >> sh) & 0xFFFFFFFF)
-    else:
-        for i in range(8):
-            sh = (7 - i) * 64
-            put(f"xreg{i}", (regs_v >> sh) & 0xFFFFFFFFFFFFFFFF, (regs_m >> sh) & 0xFFFFFFFFFFFFFFFF)
-    put("pkt_mark", g("pkt_mark"), mg("pkt_mark"))
-    put("ct_state", g("ct_state"), mg("ct_state"))
-    put("ct_zone", g("ct_zone"), mg("ct_zone"))
-    put("ct_mark", g("ct_mark"), mg("ct_mark"))
-    put("ct_label", g("ct_label"), mg("ct_label"))
-    put("ct_nw_src", g("ct_nw_src"), mg("ct_nw_src"))
-    put("ct_ipv6_src", g("ct_ipv6_src"), mg("ct_ipv6_src"))
-    put("ct_nw_dst", g("ct_nw_dst"), mg("ct_nw_dst"))
-    put("ct_ipv6_dst", g("ct_ipv6_dst"), mg("ct_ipv6_dst"))
-    if g("ct_nw_proto"):
-        put("ct_nw_proto", g("ct_nw_proto"), exact=True)
-        put("ct_tp_src", g("ct_tp_src"), mg("ct_tp_src"))
-        put("ct_tp_dst", g("ct_tp_dst"), mg("ct_tp_dst"))
-    put("metadata", g("metadata"), mg("metadata"))
-    if cookie_mask and not version:
-        masked = cookie_mask != 0xFFFFFFFFFFFFFFFF
-        out.append(_Entry(None, cookie & cookie_mask, cookie_mask if masked else None, 8, "cookie"))
-    if default_pt and not implied_ethernet:
-        out.insert(0, _Entry(_B["packet_type"], pt, None, 4))
-    return out
-
-
-def _nx_decode(entries: list[_Entry]) -> tuple[Match, TunMetadata]:
-    """OVS ``nx_pull_raw`` (strict) over the entries ``nx_put_entries`` produced."""
-    b = MatchBuilder()
-    for e in entries:
-        f = e.field
-        if f is None:
-            if e.pseudo == "nd_options_type":
-                if not prereqs_ok(_B["nd_target"], _Flow(b.value, b.mask)):
-                    raise DecodeError("OFPBMC_BAD_PREREQ")
-                if _sget(b.mask, "tcp_flags"):
-                    raise DecodeError("OFPBMC_DUP_FIELD")
-                b.set_slot("tcp_flags", e.value, 0xFFFF)
-            continue
-        full = (1 << (8 * f.nbytes)) - 1
-        value = e.value
-        mask = full if e.mask is None else e.mask
-        if not f.maskable and mask not in (0, full):
-            raise DecodeError("OFPBMC_BAD_MASK")
-        if not _is_value_valid(f, value):
-            raise DecodeError("OFPBMC_BAD_VALUE")
-        if not prereqs_ok(f, _Flow(b.value, b.mask)):
-            raise DecodeError("OFPBMC_BAD_PREREQ")
-        if not _is_all_wild(f, b.mask):
-            raise DecodeError("OFPBMC_DUP_FIELD")
-        try:
-            if f.name in _TUN_MD_INDEX:
-                if e.mask is None:
-                    b.set_tun_metadata(f, value, None, False)
-                else:
-                    b.set_tun_metadata(f, value, mask, True)
-            else:
-                b.set_field(f, value, mask)
-        except MatchParseError:
-            raise DecodeError("OFPBMC_BAD_VALUE") from None
-        b.add_ethernet_prereq(f)
-    return b.match(), b.tun_md

@@ -9,14 +9,12 @@ accepts (``table``, ``priority``, ``cookie`` and ``cookie=V/M``, ``idle_timeout`
 set of OpenFlow protocol variants able to carry it (``Proto``), narrowed by every field, keyword and action the way
 Open vSwitch narrows it.
 
-``choose_protocol(usable, allowed)`` picks the variant ovs-ofctl would use, and ``format_flow_mod(pfm, protocol)``
-prints the message as ``ovs-ofctl`` prints a received OpenFlow message: it models encoding the flow-mod in that
-protocol and decoding it again (``match_text.roundtrip``; ``actions.normalize_actions``), so what the wire format
-cannot carry disappears exactly as it does in OVS, and a message the decoder rejects prints as
-``***decode error: ...***`` with a hex dump of the encoded message.
+``choose_protocol(usable, allowed)`` picks the variant ovs-ofctl would use.
 
 The ``parse-flow`` pipeline itself (three output lines, logs, exit codes) is ``run_parse_flows``; the CLI is a thin
-wrapper around it so that tests can run it in process.
+wrapper around it so that tests can run it in process.  Printing each flow-mod is not done here: ovs-ofctl encodes
+it in the chosen protocol, decodes it and prints what came back, which needs the OpenFlow codec, a layer above this
+one; the caller passes that step in (``pyvswitch.openflow.ofp_print.parse_flow_lines``).
 """
 
 from __future__ import annotations
@@ -24,15 +22,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, Protocol
 
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
 from pyvswitch.flow.match import Match
-from pyvswitch.ofproto.flow_mod import OFPP_ANY, Command, FlowMod, FlowModFlags
-from pyvswitch.ofproto.protocols import PROTO_VERSION, Proto
+from pyvswitch.flow.protocols import PROTO_VERSION, Proto
+from pyvswitch.ofproto.actions import (
+    ActionCheckError,
+    ActionParseError,
+    actions_usable_protocols,
+    check_actions,
+    parse_actions,
+)
+from pyvswitch.ofproto.actions.model import Action
+from pyvswitch.ofproto.flow_mod import Command, FlowMod, FlowModFlags
 from pyvswitch.util import vlog
-from pyvswitch.util.hexdump import hexdump
 
 __all__ = [
     "OFP_DEFAULT_PRIORITY",
@@ -41,7 +45,6 @@ __all__ = [
     "ParsedFlowMod",
     "choose_protocol",
     "extract_actions",
-    "format_flow_mod",
     "parse_flow_mod",
     "parse_flow_mod_str",
     "protocol_to_string",
@@ -54,10 +57,8 @@ __all__ = [
 ]
 
 OFP_DEFAULT_PRIORITY = 0x8000
-_UINT64_MAX = 0xFFFFFFFFFFFFFFFF
 
 _table_log = vlog.Vlog("ofp_table")
-_actions_log = vlog.Vlog("ofp_actions")
 
 
 class FlowModParseError(ValueError):
@@ -177,26 +178,6 @@ def choose_protocol(usable: Proto, allowed: Proto) -> Proto | None:
         if bit & usable & allowed:
             return bit
     return None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The actions module (written separately); everything we need from it goes through these helpers.
-
-_REQUIRED_ACTION_API = ("parse_actions", "format_actions", "actions_usable_protocols", "check_actions",
-                        "ActionParseError", "ActionCheckError")
-
-
-def _actions_api() -> Any:
-    """The actions module, or a FlowModParseError saying it is missing (never a traceback)."""
-    import importlib
-    try:
-        A = importlib.import_module("pyvswitch.ofproto.actions")
-    except ImportError as e:
-        raise FlowModParseError(f"cannot parse actions: {e}") from None
-    missing = [n for n in _REQUIRED_ACTION_API if not hasattr(A, n)]
-    if missing:
-        raise FlowModParseError("cannot parse actions: pyvswitch.ofproto.actions lacks " + ", ".join(missing))
-    return A
 
 
 @dataclass
@@ -383,32 +364,16 @@ _FLAG_WORDS: dict[str, tuple[FlowModFlags, Proto]] = {
 }
 
 
-def _call_flexible(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with the keyword arguments it accepts (the actions API grew options over time)."""
-    import inspect
+def _parse_and_check_actions(act_str: str, match: Match, table_id: int, usable: Proto) -> tuple[list[Action], Proto]:
     try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return fn(*args, **kwargs)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return fn(*args, **kwargs)
-    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
-
-
-def _parse_and_check_actions(act_str: str, match: Match, table_id: int, usable: Proto) -> tuple[list[Any], Proto]:
-    A = _actions_api()
-    try:
-        actions = _call_flexible(A.parse_actions, act_str, match=match)
-    except A.ActionParseError as e:
+        actions = parse_actions(act_str, match=match)
+    except ActionParseError as e:
         raise FlowModParseError(str(e)) from None
-    usable &= A.actions_usable_protocols(actions)
+    usable &= actions_usable_protocols(actions)
     try:
-        res = _call_flexible(A.check_actions, actions, match, table_id=table_id, usable_protocols=usable,
-                             usable=usable)
-    except A.ActionCheckError as e:
+        usable &= check_actions(actions, match, table_id=table_id, usable=usable)
+    except ActionCheckError as e:
         raise FlowModParseError(str(e)) from None
-    if isinstance(res, Proto):
-        usable &= res
     if not usable:
         raise FlowModParseError("actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)")
     return actions, usable
@@ -424,132 +389,6 @@ def parse_flow_mod_str(text: str, command: Command | None = Command.ADD, *,
     if norm != pfm.fm.match:
         MT.normalization_log(pfm.fm.match, norm, pfm.tun_md)
     return pfm
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Printing a flow-mod message as ovs-ofctl prints a decoded one.
-
-_FLAG_VERSIONS = [(FlowModFlags.SEND_FLOW_REM, 1, "send_flow_rem"), (FlowModFlags.CHECK_OVERLAP, 1, "check_overlap"),
-                  (FlowModFlags.RESET_COUNTS, 3, "reset_counts"), (FlowModFlags.NO_PACKET_COUNTS, 4,
-                                                                   "no_packet_counts"),
-                  (FlowModFlags.NO_BYTE_COUNTS, 4, "no_byte_counts")]
-
-
-def _header(protocol: Proto, xid: int) -> str:
-    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID):
-        return f"OFPT_FLOW_MOD (xid={xid:#x}):"
-    if protocol in (Proto.OF10_NXM, Proto.OF10_NXM_TID):
-        return f"NXT_FLOW_MOD (xid={xid:#x}):"
-    return f"OFPT_FLOW_MOD (OF1.{PROTO_VERSION[protocol] - 1}) (xid={xid:#x}):"
-
-
-class Codec(Protocol):
-    """The OpenFlow wire codec ``parse-flow`` needs to show what OVS shows for a message its decoder rejects: the
-    message's bytes, and the log lines the decoder writes.  ``pyvswitch.openflow`` provides it; this module sits
-    below that layer, so the caller passes it in."""
-
-    def encode_flow_mod(self, fm: FlowMod, proto: Proto, xid: int = 1, *, tun_md: Any = None) -> bytes: ...
-
-    def decode_flow_mod(self, data: bytes, proto: Proto | None = None) -> Any: ...
-
-    OFPDecodeError: type[Exception]
-
-
-def _encode_message(pfm: ParsedFlowMod, protocol: Proto, xid: int, codec: Codec | None,
-                    decode: bool = False) -> bytes | None:
-    """The whole flow_mod message as OVS encodes it, for the hex dump of a decode error.  With ``decode`` the
-    codec's decoder also runs over it, for the log lines OVS's decoder writes (e.g. ``bad action at offset``)."""
-    if codec is None:
-        return None
-    msg = codec.encode_flow_mod(pfm.fm, protocol, xid, tun_md=pfm.tun_md)
-    if decode:
-        try:
-            codec.decode_flow_mod(msg, protocol)
-        except codec.OFPDecodeError:
-            pass
-    return msg
-
-
-def _decode_error_lines(header: str, code: str, msg: bytes | None) -> list[str]:
-    lines = [f"{header} ***decode error: {code}***"]
-    if msg is not None:
-        lines += hexdump(msg).splitlines()
-    return lines
-
-
-def format_flow_mod(pfm: ParsedFlowMod, protocol: Proto, xid: int = 1, codec: Codec | None = None) -> list[str]:
-    """The lines ``ovs-ofctl`` prints for the flow-mod ``pfm`` sent in ``protocol`` (normally one line; a decode
-    error adds the hex dump).  Decode-time log lines (the OpenFlow 1.0 re-normalization) go to vlog."""
-    fm = pfm.fm
-    version = PROTO_VERSION[protocol]
-    header = _header(protocol, xid)
-    rt = MT.roundtrip(fm.match, pfm.tun_md, protocol, fm.cookie, fm.cookie_mask)
-    if rt.error:
-        return _decode_error_lines(header, rt.error, _encode_message(pfm, protocol, xid, codec))
-    assert rt.match is not None
-    table = 0xFF if fm.table_id is None else fm.table_id
-    if protocol in (Proto.OF10_STD, Proto.OF10_NXM):
-        dec_table = 0
-    elif protocol in (Proto.OF10_STD_TID, Proto.OF10_NXM_TID):
-        dec_table = table
-    else:
-        # OpenFlow 1.1+ carries the table in the message; "all tables" (255) only for deletes in 1.2+, and a
-        # flow-mod without a table goes to table 0 (so OVS never sends a 255 its decoder would reject).
-        deleting = fm.command in (Command.DELETE, Command.DELETE_STRICT)
-        dec_table = table if table != 0xFF or (protocol is not Proto.OF11_STD and deleting) else 0
-    if rt.normalized_before is not None:
-        MT.normalization_log(rt.normalized_before, rt.match, rt.tun_md)
-    acts = fm.actions
-    if acts:
-        A = _actions_api()
-        try:
-            acts = _call_flexible(A.normalize_actions, acts, protocol, match=rt.match, table_id=dec_table)
-        except getattr(A, "ActionDecodeError", ()) as e:
-            code = getattr(e, "code", str(e))
-            return _decode_error_lines(header, code, _encode_message(pfm, protocol, xid, codec, decode=True))
-    priority = fm.priority
-    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID) and rt.all_exact:
-        priority = 0xFFFF
-    s = f"{header} {_COMMAND_NAMES[fm.command]}"
-    if dec_table != 0:
-        s += f" table:{dec_table}"
-    s += " " + MT.format_match(rt.match, priority, rt.tun_md)
-    if not s.endswith(" "):
-        s += " "
-    new_cookie = fm.new_cookie if fm.new_cookie is not None else 0
-    cookie_mask = fm.cookie_mask
-    cookie = fm.cookie
-    if protocol in (Proto.OF10_STD, Proto.OF10_STD_TID):
-        cookie_mask = 0
-    elif version >= 2:
-        if fm.command is Command.ADD or (version == 2 and fm.command in (Command.MODIFY, Command.MODIFY_STRICT)
-                                         and not fm.cookie_mask):
-            cookie_mask = 0
-        else:
-            cookie = fm.cookie & fm.cookie_mask
-            new_cookie = _UINT64_MAX
-    if new_cookie not in (0, _UINT64_MAX):
-        s += f"cookie:{new_cookie:#x} "
-    if cookie_mask:
-        s += f"cookie:{cookie & cookie_mask:#x}/{cookie_mask:#x} "
-    if fm.idle_timeout:
-        s += f"idle:{fm.idle_timeout} "
-    if fm.hard_timeout:
-        s += f"hard:{fm.hard_timeout} "
-    if fm.importance and version >= 5 and fm.command is Command.ADD:
-        s += f"importance:{fm.importance} "
-    if fm.out_port != OFPP_ANY:
-        s += f"out_port:{V.format_port(fm.out_port)} "
-    for flag, min_version, name in _FLAG_VERSIONS:
-        if fm.flags & flag and version >= min_version and not (flag is FlowModFlags.RESET_COUNTS
-                                                                and version <= 2):
-            s += name + " "
-    s += "actions=" + (_actions_api().format_actions(acts) if acts else "drop")
-    return [s]
-
-
-_COMMAND_NAMES = {Command.ADD: "ADD", Command.MODIFY: "MOD", Command.MODIFY_STRICT: "MOD_STRICT",
-                  Command.DELETE: "DEL", Command.DELETE_STRICT: "DEL_STRICT"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -571,21 +410,17 @@ def reset_process_state() -> None:
     """Forget the once-per-process state OVS keeps (log rate limits, warn-once flags), as a new process would."""
     MT._rl_normalize = vlog.RateLimit(1, 5)
     V._deprecated_port_warned = False
-    try:
-        A = _actions_api()
-    except FlowModParseError:
-        return
-    reset = getattr(A, "reset_process_state", None)
-    if reset is not None:
-        reset()
 
 
 def run_parse_flows(flows: list[str], allowed: Proto, file_name: str | None = None,
                     line_numbers: list[int] | None = None, *,
-                    print_flow_mod: Callable[[FlowMod, Any, Proto, int], list[str]] | None = None,
+                    print_flow_mod: Callable[[FlowMod, MT.TunMetadata, Proto, int], list[str]],
                     ) -> ParseFlowsResult:
     """``ovs-ofctl parse-flow(s)``: parse every flow (an error stops everything, prefixed with ``FILE:LINE: ``
-    for files), print the usable protocols, choose one, and print each flow-mod with xid 1, 2, ..."""
+    for files), print the usable protocols, choose one, and print each flow-mod with xid 1, 2, ...
+
+    ``print_flow_mod(fm, tun_md, protocol, xid)`` gives the lines for one flow-mod, as ovs-ofctl prints the message
+    after encoding and decoding it (``pyvswitch.openflow.ofp_print.parse_flow_lines``)."""
     out: list[str] = []
     parsed: list[ParsedFlowMod] = []
     usable = Proto.ANY
@@ -606,8 +441,5 @@ def run_parse_flows(flows: list[str], allowed: Proto, file_name: str | None = No
         return ParseFlowsResult(out, "no usable protocol")
     out.append(f"chosen protocol: {protocol_to_string(protocol)}")
     for xid, pfm in enumerate(parsed, 1):
-        if print_flow_mod is not None:
-            out.extend(print_flow_mod(pfm.fm, pfm.tun_md, protocol, xid))
-        else:
-            out.extend(format_flow_mod(pfm, protocol, xid))
+        out.extend(print_flow_mod(pfm.fm, pfm.tun_md, protocol, xid))
     return ParseFlowsResult(out)

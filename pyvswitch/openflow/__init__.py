@@ -17,14 +17,13 @@ Modules, lowest first:
     (``NXAST_*``), ONF copy-field, and the OpenFlow 1.1+ instructions; order and consistency checks.
 ``ofp_flow_mod``
     ``encode_flow_mod(fm, proto, xid)`` and ``decode_flow_mod(data)``: ``OFPT_FLOW_MOD`` (1.0 to 1.5) and
-    ``NXT_FLOW_MOD``, in every protocol variant of ``pyvswitch.ofproto.protocols.Proto``.
+    ``NXT_FLOW_MOD``, in every protocol variant of ``pyvswitch.flow.protocols.Proto``.
 
 Why not os-ken's parsers: docs/openflow-codec.md.
 """
 
 from __future__ import annotations
 
-from pyvswitch.util.hexdump import hexdump
 from pyvswitch.openflow.ofp_actions import reset_process_state
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.openflow.ofp_flow_mod import (
@@ -34,6 +33,7 @@ from pyvswitch.openflow.ofp_flow_mod import (
     encode_flow_mod,
     message_protocol,
 )
+from pyvswitch.util.hexdump import hexdump
 
 __all__ = [
     "FlowModMessage",

@@ -47,6 +47,7 @@ from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
 from pyvswitch.flow.fields import Field
 from pyvswitch.flow.match import Match
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.flow.subfield import Subfield
 from pyvswitch.ofproto.actions import check as C
 from pyvswitch.ofproto.actions import lex
@@ -118,11 +119,10 @@ from pyvswitch.ofproto.actions.model import (
     WriteActions,
     WriteMetadata,
 )
-from pyvswitch.ofproto.protocols import Proto
 from pyvswitch.openflow import nx_match as NX
-from pyvswitch.util.hexdump import hexdump
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.util import vlog
+from pyvswitch.util.hexdump import hexdump
 
 __all__ = [
     "NX_VENDOR_ID",
@@ -1127,7 +1127,7 @@ def _d_set_field(may_mask: bool) -> Callable[[_Decoder, bytes], list[Action]]:
             raise _err("OFPBAC_BAD_SET_ARGUMENT", f"destination field {f.name} is not writable", _log)
         full = _full(f)
         m = full if mask is None else mask
-        if not MT._is_value_valid(f, value) or (f.name == "vlan_vid" and (
+        if not MT.is_value_valid(f, value) or (f.name == "vlan_vid" and (
                 not m & OFPVID12_PRESENT or not value & OFPVID12_PRESENT)):
             from pyvswitch.ofproto.actions.fieldtext import format_field_value
             try:
@@ -1434,8 +1434,8 @@ def _d_controller2(d: _Decoder, a: bytes) -> list[Action]:
         elif ptype == NXAC2PT_PAUSE:
             kw["pause"] = True
         elif ptype == NXAC2PT_METER_ID:
-            mid = _prop_int(payload, 4)
-            kw["meter_id"] = 0 if mid == NX_CTLR_NO_METER else mid
+            # ovs-ofctl ofp-print prints a meter id of all-ones (NX_CTLR_NO_METER) when the property carries it.
+            kw["meter_id"] = _prop_int(payload, 4)
         else:
             raise _err("OFPBPC_BAD_TYPE", f"unknown NXAST_RAW_CONTROLLER2 property type {ptype}", _log)
     return [Controller(**kw)]

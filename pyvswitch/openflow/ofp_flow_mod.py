@@ -45,8 +45,8 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
 from pyvswitch.flow.match import Match
+from pyvswitch.flow.protocols import PROTO_VERSION, Proto
 from pyvswitch.ofproto.flow_mod import Command, FlowMod, FlowModFlags
-from pyvswitch.ofproto.protocols import PROTO_VERSION, Proto
 from pyvswitch.openflow import nx_match as NX
 from pyvswitch.openflow import ofp_actions as A
 from pyvswitch.openflow import ofp_match as M

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
+from pyvswitch.flow.protocols import PROTO_VERSION, Proto
 from pyvswitch.ofproto.actions import format_actions
 from pyvswitch.ofproto.flow_mod import NO_BUFFER, OFPP_ANY, Command, FlowMod, FlowModFlags
-from pyvswitch.ofproto.protocols import PROTO_VERSION, Proto
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.openflow.ofp_flow_mod import FlowModMessage, decode_flow_mod_message, encode_flow_mod
 from pyvswitch.util.hexdump import hexdump

@@ -207,9 +207,9 @@ def test_console_entry_point() -> None:
 # parse-flow only ever adds, so these follow the keyword rules of Open vSwitch's flow parser (which keywords each
 # command accepts), checked through the parser API rather than against the real tool.
 
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.ofproto import flow_mod_text as FMT
 from pyvswitch.ofproto.flow_mod import Command, FlowModFlags
-from pyvswitch.ofproto.protocols import Proto
 
 
 @pytest.mark.parametrize("command,text,message", [

@@ -1,4 +1,7 @@
-"""Matches in ovs-ofctl text (``pyvswitch.flow.match_text``): parsing, printing, normalization, round trips.
+"""Matches in ovs-ofctl text (``pyvswitch.flow.match_text``): parsing, printing, normalization.
+
+What an OpenFlow encode/decode cycle does to a match is tested with the codec, in
+``tests/openflow/test_match_roundtrip.py``.
 
 Expected strings were observed with Debian's ``ovs-ofctl`` 3.1 (``parse-flow``).  The property tests build match
 text from the field table (every field, in every spelling, with prerequisites satisfied) and check that what we
@@ -15,7 +18,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
 from pyvswitch.flow.fields import Prereq
-from pyvswitch.ofproto.protocols import Proto
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.util import vlog
 
 ANY = Proto.ANY
@@ -174,63 +177,6 @@ def test_normalization_log_is_rate_limited() -> None:
         for _ in range(7):
             MT.normalization_log(m, MT.normalize(m))
     assert len(lines) == 15
-
-
-def _rt(text: str, proto: Proto) -> MT.RoundTrip:
-    pm = MT.parse_match(text)
-    return MT.roundtrip(pm.match, pm.tun_md, proto)
-
-
-@pytest.mark.parametrize("text,proto,printed", [
-    ("vlan_vid=5", Proto.OF10_STD, "vlan_tci=0x0000"),
-    ("vlan_tci=0x100a", Proto.OF10_STD, "dl_vlan=10,dl_vlan_pcp=0"),
-    ("dl_vlan_pcp=2", Proto.OF10_STD, "dl_vlan_pcp=2"),
-    ("vlan_vid=5", Proto.OF10_NXM, "vlan_tci=0x0005/0x1fff"),
-    ("tp_dst=80", Proto.OF10_STD, ""),
-    ("tp_dst=80", Proto.OF10_NXM, ""),
-    ("tcp_flags=+syn", Proto.OF10_NXM, ""),
-    ("udp,tcp_flags=+syn", Proto.OF10_NXM, "udp"),
-    ("ct_tp_src=80", Proto.OF10_NXM, ""),
-    ("icmp6,icmp_type=3", Proto.OF10_NXM, "icmp6,icmp_type=3"),
-    ("ip,nw_src=10.0.0.1/255.0.255.0,nw_ecn=1", Proto.OF11_STD, "ip,nw_src=10.0.0.0/255.0.255.0"),
-    ("metadata=0x1/0xf,in_port=5", Proto.OF11_STD, "metadata=0x1/0xf,in_port=5"),
-    ("icmp6,icmp_type=135,icmp_code=0,tcp_flags=+syn", Proto.OF10_NXM,
-     "icmp6,icmp_type=135,icmp_code=0,nd_options_type=2"),
-    ("recirc_id=5,eth", Proto.OF13_OXM, "recirc_id=0x5,eth"),
-    ("packet_type=(1,0x800),eth", Proto.OF10_NXM, ""),
-])
-def test_roundtrip(text: str, proto: Proto, printed: str) -> None:
-    rt = _rt(text, proto)
-    assert rt.error is None and rt.match is not None
-    assert MT.format_match(rt.match, tun_md=rt.tun_md) == printed
-
-
-@pytest.mark.parametrize("text,proto,error", [
-    ("ct_nw_src=1.2.3.4", Proto.OF10_NXM, "OFPBMC_BAD_PREREQ"),
-    ("ct_state=+trk,ct_nw_src=1.2.3.4", Proto.OF10_NXM, "OFPBMC_BAD_PREREQ"),
-    ("ct_state=+est+trk,ct_nw_src=1.2.3.4", Proto.OF10_NXM, "OFPBAC_MATCH_INCONSISTENT"),
-    ("ipv6,ipv6_label=0x123456", Proto.OF10_NXM, "OFPBMC_BAD_VALUE"),
-    ("ip,ipv6_label=5", Proto.OF10_NXM, "OFPBMC_BAD_PREREQ"),
-    ("vlan_tci=0x000a", Proto.OF13_OXM, "OFPBMC_BAD_PREREQ"),
-    ("ip,packet_type=(1,0x800)", Proto.OF10_NXM, "OFPBMC_BAD_PREREQ"),
-    ("tcp,ip_frag=later,tp_dst=5", Proto.OF10_NXM, "OFPBMC_BAD_PREREQ"),
-])
-def test_roundtrip_decode_errors(text: str, proto: Proto, error: str) -> None:
-    assert _rt(text, proto).error == error
-
-
-def test_nxm_wire_bytes() -> None:
-    # The NXM match of "ct_state=+trk,ct_nw_src=1.2.3.4", as in ovs-ofctl's hex dump of the flow_mod.
-    rt = _rt("ct_state=+trk,ct_nw_src=1.2.3.4", Proto.OF10_NXM)
-    assert rt.match_len == 0x14
-    assert rt.wire.hex() == "0001d308000000200000002000" "01f00401020304" "00000000"
-
-
-def test_of10_exact_match_flag() -> None:
-    text = ("in_port=1,dl_src=1:2:3:4:5:6,dl_dst=1:2:3:4:5:7,dl_vlan=1,dl_vlan_pcp=0,tcp,nw_src=1.1.1.1,"
-            "nw_dst=2.2.2.2,nw_tos=0,tp_src=1,tp_dst=2")
-    assert _rt(text, Proto.OF10_STD).all_exact
-    assert not _rt("tcp", Proto.OF10_STD).all_exact
 
 
 # -- property: what we print parses back to the same match --------------------------------------------------------

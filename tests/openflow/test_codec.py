@@ -16,6 +16,7 @@ import wire_helpers as W
 from pyvswitch.flow import fields as F
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow.match import CATCHALL
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.flow.subfield import Subfield
 from pyvswitch.ofproto.actions.model import (
     Clone,
@@ -35,7 +36,6 @@ from pyvswitch.ofproto.actions.model import (
     WriteMetadata,
 )
 from pyvswitch.ofproto.flow_mod import Command, FlowMod, FlowModFlags
-from pyvswitch.ofproto.protocols import Proto
 from pyvswitch.openflow import (
     OFPDecodeError,
     decode_flow_mod,

@@ -20,7 +20,7 @@ import wire_helpers as W
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyvswitch.ofproto.protocols import Proto
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.openflow import OFPDecodeError, decode_flow_mod_message, encode_flow_mod
 from pyvswitch.util import vlog
 

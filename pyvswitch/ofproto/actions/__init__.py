@@ -11,13 +11,13 @@ This package is the action half of the flow syntax of ovs-ofctl(8) and ovs-actio
 ``check``
     ``check_actions``: the consistency checks ovs-ofctl applies between actions and the flow's match.
 ``proto``
-    ``actions_usable_protocols`` and ``normalize_actions``: which OpenFlow variants can carry an action list and
-    what an encode/decode round trip in one of them makes of it.
+    ``actions_usable_protocols``: which OpenFlow variants can carry an action list (what an encode/decode round
+    trip in one of them makes of it is the OpenFlow codec's, ``pyvswitch.openflow.ofp_actions``).
 ``lex``, ``fieldtext``
     The number, port, table and field-value readers and printers the above share.
 
-Errors: ``ActionParseError`` (bad text), ``ActionCheckError`` (inconsistent with the match) and its subclass
-``ActionDecodeError`` (Open vSwitch would not decode what it encoded).  Each ``str()`` is ovs-ofctl's message.
+Errors: ``ActionParseError`` (bad text) and ``ActionCheckError`` (inconsistent with the match).  Each ``str()`` is
+ovs-ofctl's message.
 Warnings go to the loggers named after the Open vSwitch modules that print them (``ofp_actions``, ``meta_flow``,
 ``ofp_port``, ``ofp_table``, ``bundle``, ``nx_match``).
 """
@@ -27,21 +27,17 @@ from __future__ import annotations
 from pyvswitch.flow.match import Match
 from pyvswitch.ofproto.actions import lex
 from pyvswitch.ofproto.actions.check import check_actions
-from pyvswitch.ofproto.actions.errors import ActionCheckError, ActionDecodeError, ActionParseError
+from pyvswitch.ofproto.actions.errors import ActionCheckError, ActionParseError
 from pyvswitch.ofproto.actions.model import *
 from pyvswitch.ofproto.actions.model import Action, Controller, Enqueue, Group, Output, OutputTrunc, walk
 from pyvswitch.ofproto.actions.model import __all__ as _model_all
 from pyvswitch.ofproto.actions.parse import parse_actions as _parse_actions
-from pyvswitch.ofproto.actions.proto import (
-    actions_usable_protocols,
-    field_usable_protocols,
-    normalize_actions,
-)
+from pyvswitch.ofproto.actions.proto import actions_usable_protocols, field_usable_protocols
 
 __all__ = [  # noqa: PLE0604 - the model's names are strings too
-    "parse_actions", "format_actions", "check_actions", "actions_usable_protocols", "normalize_actions",
+    "parse_actions", "format_actions", "check_actions", "actions_usable_protocols",
     "actions_output_to_port", "actions_output_to_group", "field_usable_protocols", "ActionParseError",
-    "ActionCheckError", "ActionDecodeError", *_model_all,
+    "ActionCheckError", *_model_all,
 ]
 
 

@@ -12,8 +12,9 @@ problem, as Open vSwitch does:
   ``strip_vlan`` without a VLAN tag): they narrow the usable protocols to OpenFlow 1.0.
 * nothing at all for actions that are always fine.
 
-The walk is shared with ``proto.normalize_actions``, which needs the same running flow state to encode actions
-the way Open vSwitch does (whether a VLAN tag is already present, which L4 protocol ``mod_tp_src`` rewrites).
+The walk is shared with the OpenFlow codec (``pyvswitch.openflow.ofp_actions``), which needs the same running flow
+state to encode actions the way Open vSwitch does (whether a VLAN tag is already present, which L4 protocol
+``mod_tp_src`` rewrites).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.fields import Field, Prereq
 from pyvswitch.flow.match import Match, prereqs_ok
+from pyvswitch.flow.protocols import Proto
 from pyvswitch.flow.subfield import Subfield
 from pyvswitch.ofproto.actions import lex
 from pyvswitch.ofproto.actions.errors import ActionCheckError
@@ -72,7 +74,6 @@ from pyvswitch.ofproto.actions.model import (
     StripVlan,
     WriteActions,
 )
-from pyvswitch.ofproto.protocols import Proto
 
 __all__ = ["CheckParams", "FlowState", "check_actions", "mf_check_dst", "mf_check_src", "walk_check"]
 

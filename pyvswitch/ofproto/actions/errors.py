@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ActionCheckError", "ActionDecodeError", "ActionParseError"]
+__all__ = ["ActionCheckError", "ActionParseError"]
 
 
 class ActionParseError(ValueError):
@@ -20,13 +20,3 @@ class ActionCheckError(ValueError):
         super().__init__(f"actions are invalid with specified match ({code})")
         self.code = code
 
-
-class ActionDecodeError(ActionCheckError):
-    """Actions that Open vSwitch would encode in some OpenFlow version but then refuse to decode.
-
-    ovs-ofctl shows these as ``***decode error: CODE***`` after it encodes a flow in the chosen protocol.
-    ``code`` is the OpenFlow error name; ``str()`` is just the code."""
-
-    def __init__(self, code: str) -> None:
-        ValueError.__init__(self, code)
-        self.code = code
