@@ -197,7 +197,8 @@ class Replica:
                 if data is None:
                     data = table[u] = {c: ts.defaults[c] for c in self.columns.get(tname, ts.columns)}
                 for c, v in new.items():
-                    data[c] = self._parse(ts, c, v)
+                    if c in ts.columns:   # skips _version and columns of a newer schema
+                        data[c] = self._parse(ts, c, v)
         self.seqno += 1
 
     def apply_update2(self, updates: dict[str, Any]) -> None:
@@ -214,13 +215,16 @@ class Replica:
                 if content is not None:
                     data = {c: ts.defaults[c] for c in cols}
                     for c, v in content.items():
-                        data[c] = self._parse(ts, c, v)
+                        if c in ts.columns:   # skips _version and columns of a newer schema
+                            data[c] = self._parse(ts, c, v)
                     table[u] = data
                     continue
                 mod = ru.get("modify")
                 if mod is not None:
                     data = table.setdefault(u, {c: ts.defaults[c] for c in cols})
                     for c, v in mod.items():
+                        if c not in ts.columns:
+                            continue
                         t = ts.columns[c].type
                         data[c] = data[c].apply_diff(self._parse(ts, c, v, diff=True), t)
         self.seqno += 1

@@ -242,3 +242,19 @@ def test_bad_input_then_ovs_vsctl_still_works(servers):
         s.close()
     assert ours.alive()
     assert "br0" in vsctl(ours.remote, "list-br").stdout
+
+
+def test_idl_of_every_column_against_both_servers(servers):
+    """An Idl that asks for whole tables gets what each server sends, ovsdb-server's ``_version`` column
+    included, and keeps a replica of the schema's columns."""
+    from pyvswitch.db.client import Idl
+    for srv in servers:
+        vsctl(srv.remote, "--may-exist", "add-br", "idlbr0")
+        idl = Idl(srv.remote, "Open_vSwitch")
+        idl.wait_for(lambda: any(r["name"] == "idlbr0" for r in idl.rows("Bridge")))
+        (br,) = [r for r in idl.rows("Bridge") if r["name"] == "idlbr0"]
+        assert br["fail_mode"] is None
+        vsctl(srv.remote, "set", "bridge", "idlbr0", "fail_mode=secure")
+        idl.wait_for(lambda: [r for r in idl.rows("Bridge") if r["name"] == "idlbr0"][0]["fail_mode"] == "secure")
+        idl.close()
+        vsctl(srv.remote, "del-br", "idlbr0")
