@@ -1,0 +1,10 @@
+"""Port providers ("netdevs"): the contract in :mod:`.netdev`, implementations registered by type string.
+
+``netdev_dummy`` provides ``dummy`` (and ``dummy-internal``) ports: in-memory ports for tests, like Open vSwitch's
+netdev-dummy.  Linux, TAP/internal, patch and tunnel providers come later and register the same way.
+"""
+
+from . import netdev_dummy as _netdev_dummy  # noqa: F401  (registers the dummy provider)
+from .netdev import Netdev, NetdevError, NetdevStats, create, register, registered_types
+
+__all__ = ["Netdev", "NetdevError", "NetdevStats", "create", "register", "registered_types"]

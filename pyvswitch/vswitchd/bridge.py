@@ -1,0 +1,529 @@
+"""Bridges, ports and interfaces: the reconciliation of the configuration database with the running switch.
+
+The design follows Open vSwitch's ``bridge_reconfigure`` (STYLE.md item 8): on every change of the database, the
+whole desired state is computed from the replica (:func:`desired_state`), the running :class:`Switch` applies the
+difference (bridges and interfaces created, reconfigured or destroyed), and the state to report back is computed
+(:meth:`Switch.writeback_ops`) and compared with what the database already holds, so that only real changes are
+written.  The transaction that reports an applied configuration also sets ``Open_vSwitch.cur_cfg`` to the
+``next_cfg`` that was applied: ``ovs-vsctl`` (without ``--no-wait``) waits for exactly that.
+
+OpenFlow port numbers: the interface named like its bridge is the bridge's own port, ``LOCAL`` (65534).  Others get
+``ofport_request`` when it is valid (1..65279) and free, else the number the database already records for them (so
+numbers are stable across restarts: the ``ofport`` column is written back and persisted), else the lowest free
+number.  An interface that cannot be created keeps ``ofport = -1`` and an ``error`` text, as Open vSwitch does.
+
+Threads: :class:`BridgeRunner` runs the database loop in its own thread (the OVSDB client is synchronous, and the
+embedded server runs in the main thread's asyncio loop).  Control-socket commands run in the main thread.  Both
+take ``Switch.lock`` around every access to the switch model.
+
+Seams for the next issues: :attr:`Bridge.rx_hook` receives every frame a port of the bridge receives (the
+datapath will install itself there); :attr:`Switch.bridge_added`/``bridge_removed`` callbacks are where the
+per-bridge OpenFlow socket ``DIR/BRIDGE.mgmt`` will be opened and closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyvswitch.db.client import ConnectionClosed, Idl, RpcError, TransactionError
+from pyvswitch.netdev import Netdev, NetdevError, registered_types
+from pyvswitch.netdev import create as netdev_create
+
+log = logging.getLogger("pyvswitch.bridge")
+
+OFPP_LOCAL = 65534
+OFPP_MAX = 65279          # The highest number a physical port may have (0xff00 - 1).
+DEFAULT_STATS_INTERVAL = 5.0
+MIN_STATS_INTERVAL = 1.0  # OVS's floor is 5 s; ours is lower so that tests need not wait long.
+
+# Datapath types a bridge can run on today (the others give every port an error).
+SUPPORTED_DATAPATH_TYPES = ("dummy",)
+
+# Port types the daemon knows but cannot run on a non-dummy datapath yet (the next issue adds them).
+_LATER_TYPES = {"", "system", "internal", "tap", "patch", "vxlan", "geneve", "gre", "stt", "lisp", "erspan",
+                "ip6erspan", "ip6gre", "gtpu", "bareudp", "srv6"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Desired state, computed from the database replica.
+
+@dataclass(frozen=True)
+class IfaceSpec:
+    uuid: str
+    name: str
+    type: str
+    options: tuple[tuple[str, str], ...]
+    ofport_request: int | None
+    db_ofport: int | None
+    mtu_request: int | None = None
+
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    uuid: str
+    name: str
+    datapath_type: str
+    ifaces: tuple[IfaceSpec, ...]
+    datapath_id_config: str | None = None   # other_config:datapath-id
+
+
+@dataclass(frozen=True)
+class Desired:
+    ovs_uuid: str | None
+    next_cfg: int
+    cur_cfg: int
+    stats_interval: float
+    bridges: tuple[BridgeSpec, ...]
+
+
+def desired_state(idl: Any) -> Desired:
+    """The configuration the database asks for (only rows reachable from the Open_vSwitch row count)."""
+    roots = idl.rows("Open_vSwitch")
+    if not roots:
+        return Desired(None, 0, 0, DEFAULT_STATS_INTERVAL, ())
+    root = roots[0]
+    by_uuid = {t: {r.uuid: r for r in idl.rows(t)} for t in ("Bridge", "Port", "Interface")}
+    try:
+        interval = max(MIN_STATS_INTERVAL, int(root["other_config"].get("stats-update-interval", "5000")) / 1000)
+    except ValueError:
+        interval = DEFAULT_STATS_INTERVAL
+    bridges = []
+    for bu in root["bridges"]:
+        br = by_uuid["Bridge"].get(bu)
+        if br is None:
+            continue
+        ifaces = []
+        for pu in br["ports"]:
+            port = by_uuid["Port"].get(pu)
+            if port is None:
+                continue
+            for iu in port["interfaces"]:
+                i = by_uuid["Interface"].get(iu)
+                if i is None:
+                    continue
+                ifaces.append(IfaceSpec(i.uuid, i["name"], i["type"], tuple(sorted(i["options"].items())),
+                                        i["ofport_request"], i["ofport"], i["mtu_request"]))
+        bridges.append(BridgeSpec(br.uuid, br["name"], br["datapath_type"] or "system",
+                                  tuple(sorted(ifaces, key=lambda s: s.name)),
+                                  br["other_config"].get("datapath-id")))
+    return Desired(root.uuid, root["next_cfg"], root["cur_cfg"], interval,
+                   tuple(sorted(bridges, key=lambda b: b.name)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The running switch.
+
+@dataclass
+class Iface:
+    spec: IfaceSpec
+    netdev: Netdev | None
+    ofport: int
+    error: str | None
+    bridge: str
+    odp_port: int = -1
+
+
+@dataclass
+class Bridge:
+    name: str
+    uuid: str
+    datapath_type: str
+    ifaces: dict[str, Iface] = field(default_factory=dict)
+    #: Frames received on any port of the bridge: called as rx_hook(bridge, iface, frame).  The default counts
+    #: them in ``rx_upcalls`` and drops them; the datapath (next issue) replaces it.
+    rx_hook: Callable[[Bridge, Iface, bytes], None] | None = None
+    rx_upcalls: int = 0
+    datapath_id_config: str | None = None
+
+    def datapath_id(self) -> str:
+        """The OpenFlow datapath ID as 16 hex digits: ``other_config:datapath-id`` when it is valid, else, as in
+        Open vSwitch, 0000 followed by the Ethernet address of the bridge's own port (or, while that port does not
+        exist, an address derived from the bridge name)."""
+        cfg = self.datapath_id_config
+        if cfg is not None:
+            h = cfg.lower().removeprefix("0x")
+            if len(h) == 16 and all(c in "0123456789abcdef" for c in h) and int(h, 16) not in (0, (1 << 64) - 1):
+                return h
+        local = self.ifaces.get(self.name)
+        if local is not None and local.netdev is not None:
+            mac = local.netdev.get_etheraddr().replace(":", "")
+        else:
+            mac = f"{(zlib.crc32(self.name.encode()) << 8) | 0x020000000000:012x}"
+        return "0000" + mac
+
+    def by_ofport(self) -> dict[int, Iface]:
+        return {i.ofport: i for i in self.ifaces.values() if i.ofport > 0}
+
+    def handle_rx(self, iface: Iface, frame: bytes) -> None:
+        self.rx_upcalls += 1
+        if self.rx_hook is not None:
+            self.rx_hook(self, iface, frame)
+        else:
+            log.debug("%s: %d-byte frame received on %s (no datapath yet, dropped)", self.name, len(frame),
+                      iface.spec.name)
+
+
+class Switch:
+    """Every bridge of the daemon.  ``enable_dummy_override`` treats every datapath as ``dummy`` and every port
+    as a dummy port, like ``ovs-vswitchd --enable-dummy=override``."""
+
+    def __init__(self, enable_dummy_override: bool = False) -> None:
+        self.lock = threading.RLock()
+        self.bridges: dict[str, Bridge] = {}
+        self.override = enable_dummy_override
+        self.bridge_added: list[Callable[[Bridge], None]] = []
+        self.bridge_removed: list[Callable[[Bridge], None]] = []
+        self._odp_next: dict[str, int] = {}
+        self.coverage: dict[str, int] = {}
+        self._refused: set[tuple[str, str]] = set()   # (bridge, interface) pairs already reported as duplicates
+        #: Set when the running state changed outside a reconfiguration (a control command), so that the bridge
+        #: thread writes it back without waiting for the next statistics update.
+        self.dirty = threading.Event()
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.coverage[name] = self.coverage.get(name, 0) + n
+
+    def iface(self, name: str) -> Iface | None:
+        for br in self.bridges.values():
+            i = br.ifaces.get(name)
+            if i is not None:
+                return i
+        return None
+
+    # -- reconfiguration ------------------------------------------------------------------------------------------
+
+    def reconfigure(self, want: Desired) -> None:
+        """Make the running bridges and interfaces what ``want`` describes."""
+        self.count("bridge_reconfigure")
+        wanted = {b.name: b for b in want.bridges}
+        for name in [n for n in self.bridges if n not in wanted or self.bridges[n].uuid != wanted[n].uuid
+                     or self.bridges[n].datapath_type != wanted[n].datapath_type]:
+            self._del_bridge(name)
+        claimed: set[str] = set()
+        for spec in want.bridges:
+            br = self.bridges.get(spec.name)
+            if br is None:
+                br = self.bridges[spec.name] = Bridge(spec.name, spec.uuid, spec.datapath_type)
+                log.info("bridge %s: added (datapath type %s)", spec.name, spec.datapath_type)
+                for cb in self.bridge_added:
+                    cb(br)
+            br.datapath_id_config = spec.datapath_id_config
+            self._reconfigure_bridge(br, spec, claimed)
+
+    def _del_bridge(self, name: str) -> None:
+        br = self.bridges.pop(name)
+        for iface in list(br.ifaces.values()):
+            self._del_iface(br, iface)
+        for cb in self.bridge_removed:
+            cb(br)
+        log.info("bridge %s: deleted", name)
+
+    def _del_iface(self, br: Bridge, iface: Iface) -> None:
+        del br.ifaces[iface.spec.name]
+        if iface.netdev is not None:
+            iface.netdev.close()
+            log.info("bridge %s: deleted interface %s on port %d", br.name, iface.spec.name, iface.ofport)
+
+    def _reconfigure_bridge(self, br: Bridge, spec: BridgeSpec, claimed: set[str]) -> None:
+        specs: dict[str, IfaceSpec | None] = {}
+        for s in spec.ifaces:
+            if s.name in claimed:
+                # An interface name is a device name: it can be in one bridge only.
+                specs[s.name] = None
+                if (br.name, s.name) not in self._refused:
+                    self._refused.add((br.name, s.name))
+                    log.warning("bridge %s: interface %s is already in another bridge", br.name, s.name)
+                continue
+            claimed.add(s.name)
+            specs[s.name] = s
+
+        def stale(i: Iface) -> bool:
+            s = specs.get(i.spec.name)
+            return s is None or s.uuid != i.spec.uuid or s.type != i.spec.type
+
+        for iface in [i for i in br.ifaces.values() if stale(i)]:
+            self._del_iface(br, iface)
+        for s in spec.ifaces:
+            cur = br.ifaces.get(s.name)
+            if specs.get(s.name) is not s:
+                continue
+            if cur is not None:
+                if cur.netdev is not None and cur.spec.options != s.options:
+                    try:
+                        cur.netdev.set_config(dict(s.options))
+                        cur.error = None
+                    except NetdevError as e:
+                        cur.error = str(e)
+                        log.warning("%s", e)
+                elif cur.netdev is None and _config_of(cur.spec) != _config_of(s):
+                    self._del_iface(br, cur)
+                    cur = None
+                if cur is not None and cur.netdev is not None and cur.spec.mtu_request != s.mtu_request:
+                    self._apply_mtu(cur, s.mtu_request)
+                if cur is not None:
+                    old_req = cur.spec.ofport_request
+                    cur.spec = s
+                    if cur.netdev is not None and s.ofport_request != old_req:
+                        cur.ofport = 0   # Renumber below.
+                    continue
+            br.ifaces[s.name] = self._create_iface(br, s)
+        self._assign_ofports(br)
+
+    def _netdev_type(self, br: Bridge, s: IfaceSpec) -> tuple[str | None, str | None]:
+        """The netdev type to create for ``s`` on ``br`` or the error that explains why there is none."""
+        is_local = s.name == br.name
+        t = s.type or ("internal" if is_local else "system")
+        if self.override or br.datapath_type == "dummy":
+            if t in ("internal", "dummy-internal"):
+                return "dummy-internal", None
+            if t in ("dummy", "system", "tap"):
+                return "dummy", None
+        elif t in ("dummy", "dummy-internal"):
+            return t, None
+        if t in _LATER_TYPES:
+            return None, (f"could not open network device {s.name} (Operation not supported): "
+                          f"pyvswitch does not support port type {t!r} on datapath type {br.datapath_type!r} yet "
+                          f"(use datapath_type=dummy with dummy ports)")
+        return None, f"could not open network device {s.name} (Address family not supported by protocol)"
+
+    def _create_iface(self, br: Bridge, s: IfaceSpec) -> Iface:
+        ntype, error = self._netdev_type(br, s)
+        dev = None
+        if ntype is not None:
+            try:
+                dev = netdev_create(s.name, ntype, dict(s.options))
+            except NetdevError as e:
+                error = str(e)
+            except Exception as e:
+                log.exception("%s: unexpected error creating the device", s.name)
+                error = f"could not open network device {s.name} ({e})"
+        if dev is None:
+            self.count("iface_error")
+            log.warning("bridge %s: could not add interface %s: %s", br.name, s.name, error)
+            return Iface(s, None, -1, error, br.name)
+        iface = Iface(s, dev, 0, None, br.name)
+        if s.mtu_request is not None:
+            self._apply_mtu(iface, s.mtu_request)
+        dev.rx_handler = lambda _dev, frame, br=br, iface=iface: br.handle_rx(iface, frame)
+        dpkey = "dummy" if self.override else br.datapath_type
+        if s.name == br.name:
+            iface.odp_port = 100 + sum(1 for b in self.bridges.values() if b is not br and
+                                       any(i.odp_port >= 100 for i in b.ifaces.values()))
+        else:
+            iface.odp_port = self._odp_next.get(dpkey, 1)
+            self._odp_next[dpkey] = iface.odp_port + 1
+        return iface
+
+    def _apply_mtu(self, iface: Iface, mtu: int | None) -> None:
+        """Apply ``mtu_request`` (an unset request leaves the device's MTU as it is, as in Open vSwitch).  A device
+        that refuses it keeps working; the refusal is logged, not written to ``error``."""
+        if mtu is None or iface.netdev is None:
+            return
+        try:
+            iface.netdev.set_mtu(mtu)
+        except NetdevError as e:
+            log.warning("%s", e)
+
+    def _assign_ofports(self, br: Bridge) -> None:
+        live = [i for i in br.ifaces.values() if i.netdev is not None]
+        used = {i.ofport for i in live if i.ofport > 0}
+
+        def take(iface: Iface, n: int) -> None:
+            iface.ofport = n
+            used.add(n)
+            log.info("bridge %s: added interface %s on port %d", br.name, iface.spec.name, n)
+
+        for i in live:
+            if i.ofport == 0 and i.spec.name == br.name:
+                take(i, OFPP_LOCAL)
+        # Requests first: a request takes its number from an interface that holds it without asking for it.
+        for i in sorted(live, key=lambda i: i.spec.name):
+            req = i.spec.ofport_request
+            if i.ofport != 0 or req is None or not 1 <= req <= OFPP_MAX:
+                continue
+            holder = next((j for j in live if j.ofport == req), None)
+            if holder is not None and holder.spec.ofport_request != req:
+                used.discard(req)
+                holder.ofport = 0
+                holder = None
+            if holder is None:
+                take(i, req)
+        for i in sorted(live, key=lambda i: i.spec.name):
+            db = i.spec.db_ofport
+            if i.ofport == 0 and db is not None and 1 <= db <= OFPP_MAX and db not in used:
+                take(i, db)
+        n = 1
+        for i in sorted(live, key=lambda i: i.spec.name):
+            if i.ofport == 0:
+                while n in used:
+                    n += 1
+                take(i, n)
+
+    # -- what to write back -------------------------------------------------------------------------------------
+
+    def writeback_ops(self, idl: Any, with_stats: bool) -> list[dict[str, Any]]:
+        """Update operations for every Interface column whose running value differs from the database."""
+        ops = []
+        rows = {r.uuid: r for r in idl.rows("Interface")}
+        bridge_rows = {r.uuid: r for r in idl.rows("Bridge")}
+        for br in self.bridges.values():
+            brow = bridge_rows.get(br.uuid)
+            dpid = br.datapath_id()
+            if brow is not None and brow["datapath_id"] != dpid:
+                ops.append({"op": "update", "table": "Bridge", "where": [["_uuid", "==", ["uuid", br.uuid]]],
+                            "row": {"datapath_id": dpid}})
+            for iface in br.ifaces.values():
+                row = rows.get(iface.spec.uuid)
+                if row is None:
+                    continue
+                dev = iface.netdev
+                want: dict[str, Any] = {"ofport": iface.ofport, "error": iface.error}
+                if dev is not None:
+                    want.update(admin_state="up" if dev.admin_up() else "down",
+                                link_state="up" if dev.carrier() else "down",
+                                mac_in_use=dev.get_etheraddr(), mtu=dev.get_mtu())
+                    if with_stats or not row["statistics"]:
+                        want["statistics"] = dev.stats_map()
+                else:
+                    want.update(admin_state=None, link_state=None, mac_in_use=None, mtu=None, statistics={})
+                changed = {c: _to_json(v) for c, v in want.items() if row[c] != v}
+                if changed:
+                    ops.append({"op": "update", "table": "Interface", "where": [["_uuid", "==", ["uuid", row.uuid]]],
+                                "row": changed})
+        return ops
+
+
+def _config_of(s: IfaceSpec) -> tuple[Any, ...]:
+    """What an interface is configured with (the ``ofport`` it last reported is not configuration)."""
+    return (s.uuid, s.name, s.type, s.options, s.ofport_request, s.mtu_request)
+
+
+def _to_json(v: Any) -> Any:
+    if v is None:
+        return ["set", []]
+    if isinstance(v, dict):
+        return ["map", [[k, x] for k, x in sorted(v.items())]]
+    return v
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The database loop.
+
+#: The columns the switch reads or writes.  Naming them (rather than monitoring everything) keeps updates small and
+#: works with servers that add columns of their own, such as ovsdb-server's ``_version``.
+MONITORED: dict[str, list[str] | None] = {
+    "Open_vSwitch": ["bridges", "next_cfg", "cur_cfg", "other_config", "datapath_types", "iface_types"],
+    "Bridge": ["name", "ports", "datapath_type", "other_config", "datapath_id"],
+    "Port": ["name", "interfaces"],
+    "Interface": ["name", "type", "options", "ofport_request", "ofport", "error", "admin_state", "link_state",
+                  "mac_in_use", "mtu", "mtu_request", "statistics"],
+}
+
+
+class BridgeRunner:
+    """Runs the database loop of :class:`Switch` in a thread: monitor, reconcile, write back, advance cur_cfg."""
+
+    def __init__(self, switch: Switch, remote: str, init_root: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.switch = switch
+        self.clock = clock   # Decides when statistics are due; injectable so that tests need not sleep.
+        self.remote = remote
+        self.init_root = init_root
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()     # Set after the first successful reconfiguration.
+        self.thread = threading.Thread(target=self._main, name="bridge", daemon=True)
+        self.idl: Idl | None = None
+        self.n_rows = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+    def _main(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self._loop()
+            except Exception:
+                self.failures += 1
+                if self.failures == 1 or self.failures % 60 == 0:
+                    log.exception("database loop failed (%d times); reconnecting", self.failures)
+                if self.idl is not None:
+                    self.idl.close()
+                    self.idl = None
+                self.stop_event.wait(1.0)
+
+    def _root_updates(self, idl: Idl, want: Desired) -> dict[str, Any]:
+        """Open_vSwitch columns to write: what the switch supports, and ``cur_cfg`` once ``next_cfg`` is applied."""
+        root = idl.rows("Open_vSwitch")[0]
+        row: dict[str, Any] = {}
+        if want.cur_cfg != want.next_cfg:
+            row["cur_cfg"] = want.next_cfg
+        for col, values in (("datapath_types", SUPPORTED_DATAPATH_TYPES), ("iface_types", registered_types())):
+            if sorted(root[col]) != sorted(values):
+                row[col] = ["set", sorted(values)]
+        return row
+
+    def _connect(self) -> Idl:
+        attempts = 0
+        while True:
+            try:
+                return Idl(self.remote, "Open_vSwitch", MONITORED)
+            except (OSError, ConnectionClosed, RpcError, TimeoutError) as e:
+                if attempts % 30 == 0:
+                    log.warning("%s: cannot connect to the database (%s); retrying every second", self.remote, e)
+                attempts += 1
+                if self.stop_event.wait(1.0):
+                    raise SystemExit from None   # Ends the bridge thread quietly when the daemon stops.
+
+    def _loop(self) -> None:
+        idl = self.idl = self._connect()
+        if self.init_root and not idl.rows("Open_vSwitch"):
+            try:
+                idl.transact({"op": "insert", "table": "Open_vSwitch", "row": {}})
+                log.info("initialized the database's Open_vSwitch record")
+            except TransactionError as e:
+                log.debug("Open_vSwitch record not inserted: %s", e)
+            idl.wait_for(lambda: idl.rows("Open_vSwitch"), timeout=10.0)
+        seen = -1
+        last_stats = 0.0
+        stats_interval = DEFAULT_STATS_INTERVAL
+        while not self.stop_event.is_set():
+            assert idl.replica is not None
+            now = self.clock()
+            stats_due = now - last_stats >= stats_interval
+            if idl.replica.seqno != seen or stats_due or self.switch.dirty.is_set():
+                self.switch.dirty.clear()
+                seen = idl.replica.seqno
+                want = desired_state(idl)
+                stats_interval = want.stats_interval
+                with self.switch.lock:
+                    self.switch.reconfigure(want)
+                    ops = self.switch.writeback_ops(idl, stats_due)
+                    self.n_rows = sum(len(t) for t in idl.replica.tables.values())
+                if stats_due:
+                    last_stats = now
+                if want.ovs_uuid is not None:
+                    root = self._root_updates(idl, want)
+                    if root:
+                        ops.append({"op": "update", "table": "Open_vSwitch",
+                                    "where": [["_uuid", "==", ["uuid", want.ovs_uuid]]], "row": root})
+                if ops:
+                    try:
+                        idl.transact(*ops)
+                    except TransactionError as e:
+                        # Another client changed the rows meanwhile; the next update triggers a new attempt.
+                        log.warning("writing the switch state to the database failed: %s", e)
+                        seen = -1
+                        self.stop_event.wait(0.1)
+                self.ready.set()
+            idl.run(timeout=0.2)
