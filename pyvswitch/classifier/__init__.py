@@ -4,10 +4,21 @@ See ``classifier.py`` for the design and ``docs/classifier.md`` for an overview.
 """
 
 from pyvswitch.classifier.classifier import (
-    DEFAULT_PREFIX_FIELDS, MIN_PRIORITY, STAGE_MASKS, STAGES, Classifier, ClassifierRule,
+    DEFAULT_PREFIX_FIELDS,
+    MIN_PRIORITY,
+    STAGE_MASKS,
+    STAGES,
+    Classifier,
+    ClassifierRule,
 )
 from pyvswitch.classifier.trie import PrefixTrie
 
 __all__ = [
-    "Classifier", "ClassifierRule", "PrefixTrie", "STAGES", "STAGE_MASKS", "DEFAULT_PREFIX_FIELDS", "MIN_PRIORITY",
+    "DEFAULT_PREFIX_FIELDS",
+    "MIN_PRIORITY",
+    "STAGES",
+    "STAGE_MASKS",
+    "Classifier",
+    "ClassifierRule",
+    "PrefixTrie",
 ]

@@ -84,13 +84,15 @@ a table only between lookups.  The classifier is not thread-safe; callers serial
 from __future__ import annotations
 
 import heapq
-from typing import Any, Iterator, Protocol, Sequence
+from bisect import insort
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 from pyvswitch.classifier.trie import PrefixTrie
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.match import Match, Wildcards
 
-__all__ = ["Classifier", "ClassifierRule", "STAGES", "STAGE_MASKS", "DEFAULT_PREFIX_FIELDS", "MIN_PRIORITY"]
+__all__ = ["DEFAULT_PREFIX_FIELDS", "MIN_PRIORITY", "STAGES", "STAGE_MASKS", "Classifier", "ClassifierRule"]
 
 
 class ClassifierRule(Protocol):
@@ -161,7 +163,7 @@ _CONJ_VMASK = _CONJ_ID.value_mask
 class _Entry:
     """A stored rule with what the classifier caches about it."""
 
-    __slots__ = ("rule", "priority", "serial", "conj", "match")
+    __slots__ = ("conj", "match", "priority", "rule", "serial")
 
     def __init__(self, rule: Any, match: Match, priority: int, serial: int,
                  conj: tuple[tuple[int, int, int], ...]) -> None:
@@ -179,17 +181,20 @@ class _Subtable:
     the last, ``index`` maps ``value & cumulative_mask`` to the number of rules with that partial value; for the
     last, ``cumulative_mask`` is the whole mask and ``index`` is ``table``, mapping the masked value to the rules
     with exactly that match, sorted best first (priority descending, then serial ascending).  ``trie_checks`` is
-    None or a tuple of ``(trie_index, prefix_length)`` to consult before probing that stage.
+    None or a tuple of trie checks (see ``trie_plens``) to make before probing that stage.
 
     ``max_pri`` is the highest priority held; ``tie_serial`` a lower bound of the serials of the rules at
     ``max_pri``.  ``_pri`` counts rules per priority and ``_heap`` holds negated priorities (lazily cleaned) so
     that ``max_pri`` is cheap to maintain under removals."""
 
-    __slots__ = ("mask", "stages", "table", "trie_plens", "max_pri", "tie_serial", "n_rules", "_pri", "_heap")
+    __slots__ = ("_heap", "_pri", "mask", "max_pri", "n_rules", "stages", "table", "tie_serial", "trie_plens")
 
-    def __init__(self, mask: int, trie_plens: tuple[tuple[int, int, int], ...]) -> None:
+    def __init__(self, mask: int, trie_plens: tuple[tuple, ...]) -> None:
         self.mask = mask
-        self.trie_plens = trie_plens       # (trie index, prefix length, stage number) for each CIDR prefix field
+        # For each prefix field on which the mask is a CIDR prefix: (trie index, prefix length, stage number, field
+        # offset, field mask, the trie's lookup method, the trie's prefix masks).  The stage that holds the field
+        # gets the same tuple without the stage number as a trie check, everything a lookup needs at hand.
+        self.trie_plens = trie_plens
         self.table: dict[int, list[_Entry]] = {}
         cum = 0
         stage_masks: list[int] = []
@@ -204,10 +209,10 @@ class _Subtable:
             stage_nums.append(len(STAGE_MASKS) - 1)
         stages = []
         for j, (cm, num) in enumerate(zip(stage_masks, stage_nums)):
-            checks = tuple((ti, plen) for ti, plen, sn in trie_plens if sn == num) or None
+            checks = tuple(c[:2] + c[3:] for c in trie_plens if c[2] == num) or None
             index: dict = self.table if j == len(stage_masks) - 1 else {}
             stages.append((cm, index, checks))
-        self.stages: tuple[tuple[int, dict, tuple[tuple[int, int], ...] | None], ...] = tuple(stages)
+        self.stages: tuple[tuple[int, dict, tuple[tuple, ...] | None], ...] = tuple(stages)
         self.max_pri = MIN_PRIORITY
         self.tie_serial = 0
         self.n_rules = 0
@@ -222,8 +227,7 @@ class _Subtable:
             heapq.heappush(self._heap, -priority)
         else:
             info[0] += 1
-            if serial < info[1]:
-                info[1] = serial
+            info[1] = min(info[1], serial)
         self.n_rules += 1
         return self._refresh()
 
@@ -263,7 +267,8 @@ class Classifier:
     descending, then insertion order; they return a snapshot, so the caller may remove rules while iterating."""
 
     def __init__(self, prefix_fields: Sequence[str] = DEFAULT_PREFIX_FIELDS) -> None:
-        self._entries: dict[int, _Entry] = {}
+        self._entries: dict[int, _Entry] = {}                  # id(rule) -> entry
+        self._exact: dict[tuple[int, int, int], _Entry] = {}   # (mask, value, priority) -> entry
         self._subtables: dict[int, _Subtable] = {}
         self._order: list[_Subtable] = []
         # What lookups walk: (max_pri, tie_serial, stages) per subtable in search order, rebuilt after changes.
@@ -306,13 +311,8 @@ class Classifier:
         conj = _check_conj(rule.conjunctions)
         if not isinstance(priority, int) or priority <= MIN_PRIORITY:
             raise ValueError(f"bad priority {priority!r}")
-        st = self._subtables.get(match.mask)
-        if st is not None:
-            bucket = st.table.get(match.value)
-            if bucket is not None:
-                for e in bucket:
-                    if e.priority == priority:
-                        raise ValueError("a rule with identical match and priority exists")
+        if (match.mask, match.value, priority) in self._exact:
+            raise ValueError("a rule with identical match and priority exists")
         self._serial += 1
         self._add(_Entry(rule, match, priority, self._serial, conj))
 
@@ -322,18 +322,15 @@ class Classifier:
         if id(rule) in self._entries:
             raise ValueError("rule is already in the classifier")
         match: Match = rule.match
-        priority = rule.priority
-        st = self._subtables.get(match.mask)
-        if st is not None:
-            for e in st.table.get(match.value, ()):
-                if e.priority == priority:
-                    conj = _check_conj(rule.conjunctions)
-                    old = e.rule
-                    del self._entries[id(old)]
-                    self._n_soft += bool(conj) - bool(e.conj)
-                    e.rule, e.conj = rule, conj
-                    self._entries[id(rule)] = e
-                    return old
+        e = self._exact.get((match.mask, match.value, rule.priority))
+        if e is not None:
+            conj = _check_conj(rule.conjunctions)
+            old = e.rule
+            del self._entries[id(old)]
+            self._n_soft += bool(conj) - bool(e.conj)
+            e.rule, e.conj = rule, conj
+            self._entries[id(rule)] = e
+            return old
         self.insert(rule)
         return None
 
@@ -344,6 +341,7 @@ class Classifier:
             raise ValueError("rule is not in the classifier")
         st = self._subtables[e.match.mask]
         value = e.match.value
+        del self._exact[(st.mask, value, e.priority)]
         bucket = st.table[value]
         bucket.remove(e)
         if not bucket:
@@ -355,7 +353,7 @@ class Classifier:
                 index[k] = n
             else:
                 del index[k]
-        for ti, plen, _ in st.trie_plens:
+        for ti, plen, *_ in st.trie_plens:
             ofs, width, _ = self._trie_fields[ti]
             self._tries[ti].remove((value >> (ofs + width - plen)) & ((1 << plen) - 1), plen)
         if e.conj:
@@ -380,17 +378,13 @@ class Classifier:
         if bucket is None:
             st.table[value] = [e]
         else:
-            # Buckets are short (one rule per priority), so a linear insertion is the cheapest.
-            i = 0
-            n = len(bucket)
-            while i < n and (bucket[i].priority > e.priority
-                             or (bucket[i].priority == e.priority and bucket[i].serial < e.serial)):
-                i += 1
-            bucket.insert(i, e)
+            # A bucket holds one rule per priority, so ordering by priority alone is ordering best first.
+            insort(bucket, e, key=_neg_priority)
+        self._exact[(mask, value, e.priority)] = e
         for cm, index, _ in st.stages[:-1]:
             k = value & cm
             index[k] = index.get(k, 0) + 1
-        for ti, plen, _ in st.trie_plens:
+        for ti, plen, *_ in st.trie_plens:
             ofs, width, _ = self._trie_fields[ti]
             self._tries[ti].insert((value >> (ofs + width - plen)) & ((1 << plen) - 1), plen)
         if e.conj:
@@ -399,8 +393,9 @@ class Classifier:
         if st.add_priority(e.priority, e.serial):
             self._dirty = True
 
-    def _trie_plens(self, mask: int) -> tuple[tuple[int, int, int], ...]:
-        """For each prefix field on which ``mask`` is a CIDR prefix of length 1 or more: (trie, length, stage)."""
+    def _trie_plens(self, mask: int) -> tuple[tuple, ...]:
+        """For each prefix field on which ``mask`` is a CIDR prefix of length 1 or more: (trie index, length,
+        stage, field offset, field mask, trie lookup method, prefix masks)."""
         out = []
         for ti, (ofs, width, stage) in enumerate(self._trie_fields):
             full = (1 << width) - 1
@@ -410,7 +405,8 @@ class Classifier:
             inv = full ^ m
             if inv & (inv + 1):
                 continue                    # not a prefix: this subtable's rules stay out of the trie
-            out.append((ti, width - inv.bit_length(), stage))
+            out.append((ti, width - inv.bit_length(), stage, ofs, full, self._tries[ti].lookup,
+                        self._trie_pmasks[ti]))
         return tuple(out)
 
     def _sort(self) -> None:
@@ -449,13 +445,12 @@ class Classifier:
                     if tctx is None:
                         tctx = [None] * len(self._tries)
                     skip = False
-                    for ti, plen in checks:
+                    for ti, plen, ofs, fmask, trie_lookup, pmasks in checks:
                         r = tctx[ti]
                         if r is None:
-                            ofs, width, _ = self._trie_fields[ti]
-                            r = tctx[ti] = self._tries[ti].lookup((key >> ofs) & ((1 << width) - 1))
+                            r = tctx[ti] = trie_lookup((key >> ofs) & fmask)
                         if not (r[0] >> plen) & 1:
-                            pm = self._trie_pmasks[ti][r[1]]
+                            pm = pmasks[r[1]]
                             if r[1] <= plen:
                                 wm |= pm
                                 skip = True
@@ -502,13 +497,12 @@ class Classifier:
                     if tctx is None:
                         tctx = [None] * len(self._tries)
                     skip = False
-                    for ti, plen in checks:
+                    for ti, plen, ofs, fmask, trie_lookup, pmasks in checks:
                         r = tctx[ti]
                         if r is None:
-                            ofs, width, _ = self._trie_fields[ti]
-                            r = tctx[ti] = self._tries[ti].lookup((key >> ofs) & ((1 << width) - 1))
+                            r = tctx[ti] = trie_lookup((key >> ofs) & fmask)
                         if not (r[0] >> plen) & 1:
-                            pm = self._trie_pmasks[ti][r[1]]
+                            pm = pmasks[r[1]]
                             if r[1] <= plen:
                                 wm |= pm
                                 skip = True
@@ -563,12 +557,8 @@ class Classifier:
 
     def find_exact(self, match: Match, priority: int) -> Any:
         """The rule with exactly ``match`` and ``priority`` (OpenFlow's strict modify and delete), or None."""
-        st = self._subtables.get(match.mask)
-        if st is not None:
-            for e in st.table.get(match.value, ()):
-                if e.priority == priority:
-                    return e.rule
-        return None
+        e = self._exact.get((match.mask, match.value, priority))
+        return e.rule if e is not None else None
 
     def find_loose(self, match: Match) -> Iterator[Any]:
         """Rules at least as specific as ``match`` (``match.covers(rule.match)``), for non-strict modify and
@@ -617,6 +607,10 @@ class Classifier:
     def n_subtables(self) -> int:
         """How many distinct masks the rules use (each one is a hash probe per lookup in the worst case)."""
         return len(self._subtables)
+
+
+def _neg_priority(e: _Entry) -> int:
+    return -e.priority
 
 
 def _best_first(entries: list[_Entry]) -> Iterator[Any]:

@@ -22,22 +22,24 @@ Representation
 --------------
 A pointer-chasing trie costs a Python-level step per branching node, up to 32 (IPv4) or 128 (IPv6) per lookup;
 measured on 100k prefixes it was the largest cost of a classifier lookup.  This class stores the same trie
-implicitly: for each prefix length in use, a sorted list of the distinct prefixes of that length.  Then
+implicitly, in two structures that C code searches:
 
-* a prefix of length ``L`` matches the address iff the address's first ``L`` bits are in the list for ``L`` (one
-  binary search, done in C by ``bisect``);
-* the depth ``D`` at which the walk stops is the longest common prefix between the address and any stored
-  prefix, and for prefixes of one length that maximum is reached at the address's neighbours in sorted order;
-* the node at depth ``D`` has children iff some stored prefix longer than ``D`` shares those ``D`` bits, i.e. a
-  length ``L > D`` whose best common prefix is exactly ``D``.
+* for each prefix length in use, the set of prefixes of that length: a prefix of length ``L`` matches the
+  address iff the address's first ``L`` bits are in that set;
+* one sorted list of all prefixes, each padded with zero bits to the full width (and ordered by length among
+  equal padded values).  The depth ``D`` at which the walk stops is the longest common prefix between the
+  address and a stored prefix (capped at that prefix's length); it is reached at one of the address's two
+  neighbours in the list.  (A prefix shorter than the common part that sat between the address and a deeper
+  prefix would have to be the address's bits followed by zeros, which sorts before everything sharing them.)
+  The node at depth ``D`` has children iff the last entry of the block of entries sharing those ``D`` bits is
+  longer than ``D``.  Two binary searches (``bisect``) answer both.
 
-So a lookup costs one binary search per distinct prefix length (typically a handful) and gives exactly the
-answer of the trie walk; ``tests/classifier/test_trie.py`` checks it against an explicit uncompressed trie.
+``tests/classifier/test_trie.py`` checks the answers against an explicit uncompressed trie.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 
 __all__ = ["PrefixTrie"]
 
@@ -49,15 +51,18 @@ class PrefixTrie:
     integer (most significant bit first), ``1 <= plen <= width``.  Inserting the same prefix twice counts it twice;
     it leaves the trie when it has been removed as many times."""
 
-    __slots__ = ("width", "_counts", "_by_len", "_lens")
+    __slots__ = ("_by_len", "_counts", "_lens", "_padded", "width")
 
     def __init__(self, width: int) -> None:
         if width < 1:
             raise ValueError("a trie needs a field at least one bit wide")
+        if width > 255:
+            raise ValueError("a trie field may be at most 255 bits wide")
         self.width = width
         self._counts: dict[tuple[int, int], int] = {}
-        self._by_len: dict[int, list[int]] = {}            # plen -> sorted distinct prefix values
-        self._lens: tuple[tuple[int, list[int]], ...] = ()  # (plen, sorted values), by increasing plen
+        self._by_len: dict[int, set[int]] = {}             # plen -> distinct prefix values of that length
+        self._lens: tuple[tuple[int, set[int]], ...] = ()  # the same, as a tuple to iterate
+        self._padded: list[int] = []                       # sorted: (value << (width - plen)) << 8 | plen
 
     # -- updates -------------------------------------------------------------------------------------------------
 
@@ -71,10 +76,11 @@ class PrefixTrie:
             return
         values = self._by_len.get(plen)
         if values is None:
-            self._by_len[plen] = [value]
+            self._by_len[plen] = {value}
             self._lens = tuple(sorted(self._by_len.items()))
         else:
-            insort(values, value)
+            values.add(value)
+        insort(self._padded, (value << (self.width - plen)) << 8 | plen)
 
     def remove(self, value: int, plen: int) -> None:
         """Count one rule fewer with prefix ``value``/``plen``.  Raises KeyError if it is not in the trie."""
@@ -86,10 +92,12 @@ class PrefixTrie:
             return
         del self._counts[k]
         values = self._by_len[plen]
-        del values[bisect_left(values, value)]
+        values.discard(value)
         if not values:
             del self._by_len[plen]
             self._lens = tuple(sorted(self._by_len.items()))
+        padded = self._padded
+        del padded[bisect_left(padded, (value << (self.width - plen)) << 8 | plen)]
 
     def _check(self, value: int, plen: int) -> None:
         if not 1 <= plen <= self.width:
@@ -109,38 +117,33 @@ class PrefixTrie:
         Returns ``(plens, nbits)``: ``plens`` has bit ``L`` set when a rule prefix of length ``L`` matches
         ``addr``; ``nbits`` is the number of leading bits of ``addr`` the walk examined.  Any address equal to
         ``addr`` in its first ``nbits`` bits gets the same ``plens``."""
+        padded = self._padded
+        if not padded:
+            return 0, 0
         width = self.width
-        depth = 0           # where the walk stops: the longest common prefix with any stored prefix
-        child = False       # whether the node at `depth` has children
         plens = 0
         for plen, values in self._lens:
-            v = addr >> (width - plen)
-            i = bisect_left(values, v)
-            if i < len(values):
-                x = values[i]
-                if x == v:
-                    plens |= 1 << plen
-                    if plen > depth:
-                        # Shorter lengths come first, so none of them reaches below this node yet.
-                        depth = plen
-                        child = False
-                    continue
-                lcp = plen - (v ^ x).bit_length()
-                if i:
-                    c = plen - (v ^ values[i - 1]).bit_length()
-                    if c > lcp:
-                        lcp = c
-            else:
-                lcp = plen - (v ^ values[i - 1]).bit_length()
-            # Not a match, so a prefix of this length continues below the node at `lcp`.
-            if lcp > depth:
-                depth = lcp
-                child = True
-            elif lcp == depth:
-                child = True
+            if addr >> (width - plen) in values:
+                plens |= 1 << plen
+        # The depth where the walk stops, from the neighbours of the address in padded order.
+        i = bisect_right(padded, addr << 8 | 0xFF)
+        depth = 0
+        if i:
+            e = padded[i - 1]
+            depth = width - ((e >> 8) ^ addr).bit_length()
+            depth = min(depth, e & 0xFF)
+        if i < len(padded):
+            e = padded[i]
+            d = width - ((e >> 8) ^ addr).bit_length()
+            d = min(d, e & 0xFF)
+            depth = max(depth, d)
         if depth >= width:
             return plens, width
-        return plens, depth + 1 if child else depth
+        # Does the node at `depth` have children: is the last prefix sharing its bits longer than `depth`?
+        shift = width - depth
+        start = (addr >> shift) << shift
+        last = padded[bisect_left(padded, (start + (1 << shift)) << 8) - 1]
+        return plens, depth + 1 if last > (start << 8 | depth) else depth
 
     def prefixes(self) -> list[tuple[int, int, int]]:
         """Every stored prefix as ``(value, plen, count)``, by length then value (for tests and debugging)."""

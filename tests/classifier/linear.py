@@ -15,7 +15,8 @@ fast.  Semantics (the same as ``pyvswitch.classifier``):
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.match import Match

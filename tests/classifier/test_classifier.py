@@ -9,11 +9,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pyvswitch.classifier import STAGE_MASKS, Classifier  # noqa: E402
-from pyvswitch.flow import fields as F  # noqa: E402
-from pyvswitch.flow.match import Match, Wildcards  # noqa: E402
-from tests.classifier.gen import Rule  # noqa: E402
-from tests.classifier.linear import LinearClassifier  # noqa: E402
+from pyvswitch.classifier import STAGE_MASKS, Classifier
+from pyvswitch.flow import fields as F
+from pyvswitch.flow.match import Match, Wildcards
+from tests.classifier.gen import Rule
+from tests.classifier.linear import LinearClassifier
 
 
 def match(**kw: int | tuple[int, int]) -> Match:
@@ -45,8 +45,8 @@ def lookup(cls: Classifier, k: int) -> tuple[object, Wildcards]:
     return cls.lookup(k, wc), wc
 
 
-UDP_PKT = dict(in_port=1, dl_type=0x800, nw_src=ip("172.16.0.9"), nw_dst=ip("192.168.0.1"), nw_proto=17,
-               tp_src=1234, tp_dst=53)
+UDP_PKT = {"in_port": 1, "dl_type": 0x800, "nw_src": ip("172.16.0.9"), "nw_dst": ip("192.168.0.1"),
+           "nw_proto": 17, "tp_src": 1234, "tp_dst": 53}
 
 
 # -- the API -----------------------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_prefix_tracking_ipv6() -> None:
     cls = Classifier()
     cls.insert(Rule(match(dl_type=0x86DD, ipv6_dst=(0x20010DB8 << 96, ((1 << 32) - 1) << 96)), 10))
     cls.insert(Rule(Match(), 0))
-    rule, wc = lookup(cls, key(dl_type=0x86DD, ipv6_dst=0xFE80 << 112))
+    _, wc = lookup(cls, key(dl_type=0x86DD, ipv6_dst=0xFE80 << 112))
     assert pinned(wc, "ipv6_dst") == 1 << 127 and pinned(wc, "dl_type") == 0
 
 
@@ -235,7 +235,7 @@ def conj_table(cls) -> tuple[Rule, Rule]:
 def test_conjunction_example(impl) -> None:
     cls = impl()
     target, low = conj_table(cls)
-    ipk = dict(dl_type=0x800)
+    ipk = {"dl_type": 0x800}
     assert cls.lookup(key(**ipk, nw_src=ip("10.0.0.4"), nw_dst=ip("10.0.0.8"))) is target
     assert cls.lookup(key(**ipk, nw_src=ip("10.0.0.7"), nw_dst=ip("10.0.0.7"))) is target
     assert cls.lookup(key(**ipk, nw_src=ip("10.0.0.4"), nw_dst=ip("10.0.0.9"))) is low       # one dimension only
@@ -246,7 +246,7 @@ def test_conjunction_example(impl) -> None:
 
 def test_conjunction_wildcards_cover_every_clause() -> None:
     cls = Classifier()
-    target, _ = conj_table(cls)
+    conj_table(cls)
     k = key(dl_type=0x800, nw_src=ip("10.0.0.4"), nw_dst=ip("10.0.0.8"))
     _, wc = lookup(cls, k)
     assert pinned(wc, "nw_src") == 0xFFFFFFFF and pinned(wc, "nw_dst") == 0xFFFFFFFF

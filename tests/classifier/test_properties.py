@@ -20,13 +20,14 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pyvswitch.classifier import Classifier  # noqa: E402
-from pyvswitch.flow import fields as F  # noqa: E402
-from pyvswitch.flow.match import Match, Wildcards  # noqa: E402
-from tests.classifier import gen  # noqa: E402
-from tests.classifier.linear import LinearClassifier  # noqa: E402
+from pyvswitch.classifier import Classifier
+from pyvswitch.flow import fields as F
+from pyvswitch.flow.match import Match, Wildcards
+from tests.classifier import gen
+from tests.classifier.linear import LinearClassifier
 
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+SETTINGS = settings(max_examples=400, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
 
 
 def apply(op: tuple, cls: Classifier, ref: LinearClassifier, current: list[gen.Rule]) -> None:
