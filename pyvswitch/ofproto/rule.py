@@ -19,12 +19,9 @@ All times are seconds on the monotonic scale of the bridge's injected clock (``p
 
 Counters
 --------
-``n_packets`` and ``n_bytes`` always count (as Open vSwitch's software switch always does).  The values reported in
-OpenFlow statistics are ``packet_count`` and ``byte_count``, which follow the OpenFlow 1.3 ``OFPFF_NO_PKT_COUNTS``
-and ``OFPFF_NO_BYT_COUNTS`` flags: a counter the controller said it does not need is reported as unknown,
-``UINT64_MAX``, which OpenFlow 1.3 allows for these flags.  (Open vSwitch 3.1 ignores those flags and reports the
-counts anyway; reporting "unknown" is the spec's option, chosen here so controllers cannot rely on counts they
-declined.)
+``n_packets`` and ``n_bytes`` always count, and statistics report them whatever the OpenFlow 1.3
+``no_packet_counts``/``no_byte_counts`` flags say: the flags only advise that the controller does not need the
+counts, and Open vSwitch's software switch, like this one, counts anyway (ovs-ofctl(8)).
 """
 
 from __future__ import annotations
@@ -37,8 +34,6 @@ from typing import Any, NamedTuple
 from pyvswitch.flow.match import Match
 from pyvswitch.ofproto.actions.model import Conjunction
 from pyvswitch.ofproto.flow_mod import FlowModFlags
-
-UINT64_MAX = (1 << 64) - 1
 
 _next_id = itertools.count(1)
 _NO_FLAGS = FlowModFlags(0)
@@ -119,16 +114,6 @@ class Rule:
         self.installed = False
 
     # Statistics.
-
-    @property
-    def packet_count(self) -> int:
-        """The packet count as OpenFlow statistics report it (``UINT64_MAX`` = unknown)."""
-        return UINT64_MAX if self.flags & FlowModFlags.NO_PACKET_COUNTS else self.n_packets
-
-    @property
-    def byte_count(self) -> int:
-        """The byte count as OpenFlow statistics report it (``UINT64_MAX`` = unknown)."""
-        return UINT64_MAX if self.flags & FlowModFlags.NO_BYTE_COUNTS else self.n_bytes
 
     def record_hit(self, packets: int, nbytes: int, now: float) -> None:
         """Credit ``packets`` packets of ``nbytes`` bytes in total, the last of them seen at ``now``."""

@@ -49,7 +49,7 @@ from pyvswitch.classifier import Classifier
 from pyvswitch.flow.match import CATCHALL, Match, Wildcards
 from pyvswitch.ofproto.actions import actions_output_to_group, actions_output_to_port
 from pyvswitch.ofproto.flow_mod import OFPG_ANY, OFPP_ANY, OFPTT_ALL, Command, FlowMod, FlowModFlags
-from pyvswitch.ofproto.rule import UINT64_MAX, Removed, RemovedReason, Rule, conjunctions_of
+from pyvswitch.ofproto.rule import Removed, RemovedReason, Rule, conjunctions_of
 from pyvswitch.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = [
@@ -212,8 +212,7 @@ class ApplyResult:
 
 @dataclass(frozen=True, slots=True)
 class AggregateStats:
-    """The answer to an aggregate-stats request.  A count is ``UINT64_MAX`` (unknown) as soon as one selected rule
-    does not keep it."""
+    """The answer to an aggregate-stats request."""
 
     packet_count: int
     byte_count: int
@@ -473,20 +472,8 @@ class FlowTables:
 
     def aggregate(self, criteria: RuleCriteria) -> AggregateStats:
         """Totals over the rules ``criteria`` selects (dump-aggregate)."""
-        packets = nbytes = n = 0
-        unknown_packets = unknown_bytes = False
-        for r in self.select(criteria):
-            n += 1
-            if r.packet_count == UINT64_MAX:
-                unknown_packets = True
-            else:
-                packets += r.n_packets
-            if r.byte_count == UINT64_MAX:
-                unknown_bytes = True
-            else:
-                nbytes += r.n_bytes
-        return AggregateStats(UINT64_MAX if unknown_packets else packets, UINT64_MAX if unknown_bytes else nbytes,
-                              n)
+        rules = self.select(criteria)
+        return AggregateStats(sum(r.n_packets for r in rules), sum(r.n_bytes for r in rules), len(rules))
 
     # ---------------------------------------------------------------- timeouts
 
