@@ -19,7 +19,7 @@ import signal
 import sys
 from typing import Any
 
-from pyvswitch.util import vlog
+from pyvswitch.util import daemon, vlog
 
 from .server import OvsdbServer, parse_remote
 from .storage import StorageError
@@ -72,15 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ready_w = -1
     if args.detach:
-        ready_r, ready_w = os.pipe()
-        if os.fork() > 0:
-            os.close(ready_w)
-            ok = os.read(ready_r, 1)
-            return 0 if ok == b"1" else 1
-        os.close(ready_r)
-        os.setsid()
-        if os.fork() > 0:
-            os._exit(0)
+        status, ready_w = daemon.detach()
+        if status is not None:
+            return status
     vlog.setup_daemon(log_file, console=True, verbose=args.verbose)
     try:
         return asyncio.run(_serve(args, databases, remotes, pidfile, ready_w))
@@ -107,19 +101,17 @@ async def _serve(args: Any, databases: list[str], remotes: list[str], pidfile: s
         msg = str(e) if not isinstance(e, OSError) or not e.strerror else f"{e.filename or ''}: {e.strerror}"
         print(f"{PROGRAM}: {msg}", file=sys.stderr)
         await server.close()
-        if ready_w >= 0:
-            os.write(ready_w, b"0")
+        daemon.notify_ready(ready_w, ok=False)
         return 1
     if pidfile:
-        _write_pidfile(pidfile)
+        daemon.write_pidfile(pidfile)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     if ready_w >= 0:
-        os.write(ready_w, b"1")
-        os.close(ready_w)
-        _redirect_stdio()
+        daemon.notify_ready(ready_w)
+        daemon.redirect_stdio()
         if not args.no_chdir:
             os.chdir("/")
     log.info("%s: started (pid %d)", PROGRAM, os.getpid())
@@ -132,26 +124,6 @@ async def _serve(args: Any, databases: list[str], remotes: list[str], pidfile: s
         except OSError:
             pass
     return 0
-
-
-def _write_pidfile(pidfile: str) -> None:
-    tmp = f"{pidfile}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(f"{os.getpid()}\n")
-    os.rename(tmp, pidfile)
-
-
-def _redirect_stdio() -> None:
-    fd = os.open(os.devnull, os.O_RDWR)
-    for target in (0, 1, 2):
-        os.dup2(fd, target)
-    if fd > 2:
-        os.close(fd)
-    # Console logging went to stderr, which is now /dev/null; keep only the log file.
-    root = logging.getLogger("pyvswitch")
-    for h in list(root.handlers):
-        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
-            root.removeHandler(h)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pyvswitch.db.server import OvsdbServer
 from pyvswitch.db.storage import FileStorage, StorageError
 from pyvswitch.netdev.netdev_dummy import DummyNetdev, parse_packet
 from pyvswitch.schemas import schema_path
-from pyvswitch.util import vlog
+from pyvswitch.util import daemon, vlog
 
 from .bridge import BridgeRunner, Switch
 from .unixctl import CommandError, UnixctlServer
@@ -80,15 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ready_w = -1
     if args.detach:
-        ready_r, ready_w = os.pipe()
-        if os.fork() > 0:
-            os.close(ready_w)
-            ok = os.read(ready_r, 1)
-            return 0 if ok == b"1" else 1
-        os.close(ready_r)
-        os.setsid()
-        if os.fork() > 0:
-            os._exit(0)
+        status, ready_w = daemon.detach()
+        if status is not None:
+            return status
     vlog.setup_daemon(log_file, console=True, verbose=args.verbose)
     try:
         return asyncio.run(Daemon(args, rundir, pidfile, ready_w).run())
@@ -119,8 +113,7 @@ class Daemon:
     def _fail(self, msg: str) -> int:
         print(f"{PROGRAM}: {msg}", file=sys.stderr)
         log.error("%s", msg)
-        if self.ready_w >= 0:
-            os.write(self.ready_w, b"0")
+        daemon.notify_ready(self.ready_w, ok=False)
         return 1
 
     async def run(self) -> int:
@@ -154,11 +147,10 @@ class Daemon:
         while not runner.ready.is_set() and not self.stop.is_set() and loop.time() < deadline:
             await asyncio.sleep(0.02)
         if self.pidfile:
-            _write_pidfile(self.pidfile)
+            daemon.write_pidfile(self.pidfile)
         if self.ready_w >= 0:
-            os.write(self.ready_w, b"1")
-            os.close(self.ready_w)
-            _redirect_stdio()
+            daemon.notify_ready(self.ready_w)
+            daemon.redirect_stdio()
         log.info("%s %s: started (pid %d)", PROGRAM, _pkg_version, os.getpid())
         sampler = asyncio.ensure_future(self._sample_coverage())
         await self.stop.wait()
@@ -322,25 +314,6 @@ class Daemon:
                 dev.send(frame)
             self.switch.count("netdev_sent", len(frames))
         return ""
-
-
-def _write_pidfile(pidfile: str) -> None:
-    tmp = f"{pidfile}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(f"{os.getpid()}\n")
-    os.rename(tmp, pidfile)
-
-
-def _redirect_stdio() -> None:
-    fd = os.open(os.devnull, os.O_RDWR)
-    for target in (0, 1, 2):
-        os.dup2(fd, target)
-    if fd > 2:
-        os.close(fd)
-    root = logging.getLogger("pyvswitch")
-    for h in list(root.handlers):
-        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
-            root.removeHandler(h)
 
 
 if __name__ == "__main__":

@@ -327,59 +327,25 @@ def hex_dotted(b: bytes) -> str:
 
 
 # --- ports and tables -------------------------------------------------------------------------------------------
-OFPP_MAX = 0xFF00
-OFPP_FIRST_RESV = 0xFFF7
-OFPP_UNSET = 0xFFF7
-OFPP_IN_PORT = 0xFFF8
-OFPP_TABLE = 0xFFF9
-OFPP_NORMAL = 0xFFFA
-OFPP_FLOOD = 0xFFFB
-OFPP_ALL = 0xFFFC
-OFPP_CONTROLLER = 0xFFFD
-OFPP_LOCAL = 0xFFFE
-OFPP_NONE = 0xFFFF
-OFPP11_OFFSET = 0xFFFF0000
-OFPP11_MAX = 0xFFFFFF00
-
-# The names ovs-ofctl accepts for reserved ports (case-insensitive) and prints (upper case).
-PORT_BY_NAME = {"UNSET": OFPP_UNSET, "IN_PORT": OFPP_IN_PORT, "TABLE": OFPP_TABLE, "NORMAL": OFPP_NORMAL,
-                "FLOOD": OFPP_FLOOD, "ALL": OFPP_ALL, "CONTROLLER": OFPP_CONTROLLER, "LOCAL": OFPP_LOCAL,
-                "ANY": OFPP_NONE, "NONE": OFPP_NONE}
-PORT_NAME = {OFPP_UNSET: "UNSET", OFPP_IN_PORT: "IN_PORT", OFPP_TABLE: "TABLE", OFPP_NORMAL: "NORMAL",
-             OFPP_FLOOD: "FLOOD", OFPP_ALL: "ALL", OFPP_CONTROLLER: "CONTROLLER", OFPP_LOCAL: "LOCAL",
-             OFPP_NONE: "ANY"}
-
-
-def parse_port(s: str) -> int | None:
-    """An OpenFlow port as ovs-ofctl reads it in actions: a decimal number (16-bit, or an OpenFlow 1.1 32-bit
-    reserved number) or a reserved port name.  Returns the 16-bit port, or None (after logging a warning for the
-    numeric cases ovs-ofctl warns about)."""
-    if s.startswith("-"):
-        port_log.warning("Negative value %s is not a valid port number.", s)
-        return None
-    n = str_to_uint(s)
-    if n is not None:
-        if n < OFPP_MAX:
-            pass
-        elif n < OFPP_FIRST_RESV:
-            port_log.warning("port %d is a reserved OF1.0 port number that will be translated to %d when talking "
-                             "to an OF1.1 or later controller", n, n + OFPP11_OFFSET)
-        elif n <= OFPP_NONE:
-            port_log.warning("referring to port %s as %d is deprecated for compatibility with OpenFlow 1.1 and "
-                             "later", PORT_NAME.get(n, str(n)), n)
-        elif n < OFPP11_MAX:
-            port_log.warning("port %d is outside the supported range 0 through ffff or 0xffffff00 through "
-                             "0xffffffff", n)
-            return None
-        else:
-            n -= OFPP11_OFFSET
-        return n
-    return PORT_BY_NAME.get(s.upper())
-
-
-def format_port(port: int) -> str:
-    """A port as ovs-ofctl prints it: reserved ports by name, others in decimal."""
-    return PORT_NAME.get(port, str(port))
+# Port numbers, names and their parsing are the field layer's (flow/values.py): one reading of ports for matches
+# and actions alike.
+from pyvswitch.flow.values import (  # noqa: F401 - re-exported to the action modules
+    OFPP11_MAX,
+    OFPP11_OFFSET,
+    OFPP_ALL,
+    OFPP_CONTROLLER,
+    OFPP_FIRST_RESV,
+    OFPP_FLOOD,
+    OFPP_IN_PORT,
+    OFPP_LOCAL,
+    OFPP_MAX,
+    OFPP_NONE,
+    OFPP_NORMAL,
+    OFPP_TABLE,
+    OFPP_UNSET,
+    format_port,
+    parse_port,
+)
 
 
 def parse_table(s: str) -> int | None:
