@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The whole suite, with a coverage figure for the package (reported, not enforced).
+# The linter, then the whole suite with a coverage figure for the package (reported, not enforced).
 test: deps venv
+	$(BIN)/ruff check pyvswitch tests bench tools
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -p no:cacheprovider --cov=pyvswitch --cov-report=term:skip-covered tests
 
 test-fast: venv
@@ -40,7 +41,7 @@ bench: deps venv
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python bench/run_all.py
 
 lint: venv
-	$(BIN)/ruff check pyvswitch tests bench
+	$(BIN)/ruff check pyvswitch tests bench tools
 
 # Regenerates tests/data/parse_flow_corpus.expected from the real ovs-ofctl (Debian's openvswitch-common).
 regen-corpus: deps

@@ -12,8 +12,8 @@ from pyvswitch.flow import fields as F
 
 _GROUPS = [
     ("Tunnel", r"^tun_"),
-    ("Metadata", r"^(in_port|in_port_oxm|skb_priority|pkt_mark|actset_output|packet_type|recirc_id|dp_hash|"
-                 r"conj_id|metadata)$"),
+    ("Metadata", (r"^(in_port|in_port_oxm|skb_priority|pkt_mark|actset_output|packet_type|recirc_id|dp_hash|"
+                  r"conj_id|metadata)$")),
     ("Connection tracking", r"^ct_"),
     ("Registers", r"^x*reg\d+$"),
     ("Layer 2", r"^(eth_|vlan_|dl_vlan)"),

@@ -35,13 +35,31 @@ present tunnel-metadata options).  They are listed in ``HIDDEN`` and have no nam
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__ = [
-    "Format", "Prereq", "Support", "HeaderId", "Field", "FIELDS", "BY_NAME", "HIDDEN", "STORAGE", "KEY_BITS",
-    "field", "field_mask", "get", "put", "OXM_OF", "NXM_OF", "NXM_NX", "OXM_EXP", "ONF_EXPERIMENTER",
-    "NX_EXPERIMENTER", "TUN_METADATA_BITS",
+    "BY_NAME",
+    "FIELDS",
+    "HIDDEN",
+    "KEY_BITS",
+    "NXM_NX",
+    "NXM_OF",
+    "NX_EXPERIMENTER",
+    "ONF_EXPERIMENTER",
+    "OXM_EXP",
+    "OXM_OF",
+    "STORAGE",
+    "TUN_METADATA_BITS",
+    "Field",
+    "Format",
+    "HeaderId",
+    "Prereq",
+    "Support",
+    "field",
+    "field_mask",
+    "get",
+    "put",
 ]
 
 

@@ -72,24 +72,24 @@ class Match:
     def is_wild(self, f: Field) -> bool:
         return not (self.mask & f.key_mask)
 
-    def set(self, f: Field, value: int, mask: int | None = None) -> "Match":
+    def set(self, f: Field, value: int, mask: int | None = None) -> Match:
         """This match with ``f`` set to ``value``/``mask`` (exact when ``mask`` is None)."""
         km = F.field_mask(f, mask)
         return Match((self.value & ~km) | ((value << f.ofs) & km), (self.mask & ~f.key_mask) | km)
 
-    def clear(self, f: Field) -> "Match":
+    def clear(self, f: Field) -> Match:
         """This match with ``f`` wildcarded."""
         return Match(self.value & ~f.key_mask, self.mask & ~f.key_mask)
 
-    def set_bits(self, value: int, mask: int) -> "Match":
+    def set_bits(self, value: int, mask: int) -> Match:
         """This match with the key bits in ``mask`` set to ``value``."""
         return Match((self.value & ~mask) | (value & mask), self.mask | mask)
 
-    def covers(self, other: "Match") -> bool:
+    def covers(self, other: Match) -> bool:
         """True if every key that ``other`` matches is also matched by this one."""
         return self.mask & ~other.mask == 0 and other.value & self.mask == self.value
 
-    def overlaps(self, other: "Match") -> bool:
+    def overlaps(self, other: Match) -> bool:
         """True if some key is matched by both."""
         common = self.mask & other.mask
         return (self.value ^ other.value) & common == 0

@@ -22,6 +22,7 @@ class Command(enum.IntEnum):
 
 
 class FlowModFlags(enum.IntFlag):
+    NONE = 0
     SEND_FLOW_REM = 1 << 0
     CHECK_OVERLAP = 1 << 1
     RESET_COUNTS = 1 << 2
@@ -50,7 +51,7 @@ class FlowMod:
     idle_timeout: int = 0
     hard_timeout: int = 0
     importance: int = 0
-    flags: FlowModFlags = FlowModFlags(0)
+    flags: FlowModFlags = FlowModFlags.NONE
     out_port: int = OFPP_ANY
     out_group: int = OFPG_ANY
     buffer_id: int = NO_BUFFER

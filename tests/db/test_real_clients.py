@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from db_helpers import HAVE_OVS, OUR_SCHEMA, ServerProc, ovsdb_client, vsctl
@@ -251,10 +252,13 @@ def test_idl_of_every_column_against_both_servers(servers):
     for srv in servers:
         vsctl(srv.remote, "--may-exist", "add-br", "idlbr0")
         idl = Idl(srv.remote, "Open_vSwitch")
-        idl.wait_for(lambda: any(r["name"] == "idlbr0" for r in idl.rows("Bridge")))
-        (br,) = [r for r in idl.rows("Bridge") if r["name"] == "idlbr0"]
-        assert br["fail_mode"] is None
+
+        def bridge(idl: Idl = idl) -> Any:
+            return next((r for r in idl.rows("Bridge") if r["name"] == "idlbr0"), None)
+
+        idl.wait_for(lambda: bridge() is not None)
+        assert bridge()["fail_mode"] is None
         vsctl(srv.remote, "set", "bridge", "idlbr0", "fail_mode=secure")
-        idl.wait_for(lambda: [r for r in idl.rows("Bridge") if r["name"] == "idlbr0"][0]["fail_mode"] == "secure")
+        idl.wait_for(lambda: bridge()["fail_mode"] == "secure")
         idl.close()
         vsctl(srv.remote, "del-br", "idlbr0")

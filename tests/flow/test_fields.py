@@ -9,6 +9,7 @@ table (a wrong NXM number, a field that is maskable in OVS but not here) fails h
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def _clean(s: str) -> str:
 
 
 def _documented() -> list[dict[str, str]]:
-    text = gzip.open(MAN, "rt").read().splitlines()
+    with gzip.open(MAN, "rt") as f:
+        text = f.read().splitlines()
     blocks: list[dict[str, str]] = []
     cur: dict[str, str] | None = None
     key = None
@@ -144,7 +146,7 @@ def test_every_table_field_is_documented_or_known_extra() -> None:
 def test_key_layout_is_consistent() -> None:
     # Every field lies inside its storage slot; storage slots do not overlap.
     spans = sorted(F.STORAGE.values())
-    for (o1, b1), (o2, _) in zip(spans, spans[1:]):
+    for (o1, b1), (o2, _) in itertools.pairwise(spans):
         assert o1 + b1 <= o2
     for f in F.FIELDS:
         so, sb = F.STORAGE[f.storage]
