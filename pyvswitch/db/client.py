@@ -331,17 +331,20 @@ class Client:
             requests[t] = [req] if version >= 2 else req
         monid = ["pyvs", next(self._monids)]
         rep = replica if replica is not None else Replica(schema, tables)
+        # The server sends this monitor's updates right after its reply, possibly in the same read: apply the
+        # reply and register the replica before dispatching anything that came with it, or those updates are lost.
         if version == 1:
-            rep.apply_update(self.call("monitor", [db, monid, requests]))
+            rep.apply_update(self.conn.call("monitor", [db, monid, requests]))
         elif version == 2:
-            rep.apply_update2(self.call("monitor_cond", [db, monid, requests]))
+            rep.apply_update2(self.conn.call("monitor_cond", [db, monid, requests]))
         else:
-            found, last, updates = self.call("monitor_cond_since", [db, monid, requests, last_txn_id])
+            found, last, updates = self.conn.call("monitor_cond_since", [db, monid, requests, last_txn_id])
             if not found:
                 rep.clear()
             rep.apply_update2(updates)
             rep.last_txn_id = last
         self.replicas[jsonrpc.dumps(monid).decode()] = rep
+        self._dispatch_notifications()
         return rep
 
     def lock(self, name: str) -> bool:

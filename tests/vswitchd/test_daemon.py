@@ -332,3 +332,39 @@ def test_datapath_id(br0: Switchd) -> None:
     assert s.get("Bridge", "br0", "datapath_id") == '"0000000000000abc"'
     s.vsctl("set", "bridge", "br0", "other_config:datapath-id=nonsense")   # Ignored, as OVS ignores it.
     assert s.get("Bridge", "br0", "datapath_id") == '"0000' + mac.replace(":", "") + '"'
+
+
+def _pyvs_vsctl(s: Switchd, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pyvswitch.cli.vsctl", f"--db={s.db}", "--timeout=10", *args],
+                          check=False, capture_output=True, text=True, timeout=30)
+
+
+def test_pyvs_vsctl_drives_the_daemon_across_a_kill_and_restart(rundir: str) -> None:
+    """Our own pyvs-vsctl, waiting for cur_cfg as ovs-vsctl does, against the daemon; then kill -9, restart,
+    and the configuration and port numbers are all back."""
+    s = Switchd(rundir)
+    s.start()
+    try:
+        r = _pyvs_vsctl(s, "add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy")
+        assert r.returncode == 0, r.stderr
+        for i in range(4):
+            r = _pyvs_vsctl(s, "add-port", "br0", f"v{i}", "--", "set", "interface", f"v{i}", "type=dummy",
+                            f"ofport_request={10 + i}")
+            assert r.returncode == 0, r.stderr
+        # Without --no-wait the command returned after the daemon applied it, so ofport is already there.
+        assert _pyvs_vsctl(s, "get", "interface", "v3", "ofport").stdout.strip() == "13"
+        assert _pyvs_vsctl(s, "list-ports", "br0").stdout.split() == ["v0", "v1", "v2", "v3"]
+        r = _pyvs_vsctl(s, "add-port", "br0", "v0")
+        assert r.returncode == 1 and "already exists" in r.stderr
+        s.kill(signal.SIGKILL)
+        s.start()
+        s.wait_until(lambda: _pyvs_vsctl(s, "get", "interface", "v0", "ofport").stdout.strip() == "10")
+        assert [_pyvs_vsctl(s, "get", "interface", f"v{i}", "ofport").stdout.strip() for i in range(4)] == \
+            ["10", "11", "12", "13"]
+        r = _pyvs_vsctl(s, "del-port", "br0", "v1")
+        assert r.returncode == 0, r.stderr
+        assert _pyvs_vsctl(s, "list-ports", "br0").stdout.split() == ["v0", "v2", "v3"]
+        assert "br0" in s.appctl("dpif/show").stdout
+    finally:
+        if s.proc is not None:
+            s.kill()
