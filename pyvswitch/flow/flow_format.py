@@ -30,12 +30,17 @@ not print them in its ``Flow:`` line.
 
 from __future__ import annotations
 
-import ipaddress
-
 from pyvswitch.flow import fields as F
-from pyvswitch.flow.values import CT_STATE_NAMES, PORT_NAMES, TCP_FLAG_NAMES
+from pyvswitch.flow.values import (
+    CT_STATE_NAMES,
+    PORT_NAMES,
+    TCP_FLAG_NAMES,
+    format_ipv4,
+    format_ipv6,
+    format_mac,
+)
 
-__all__ = ["TUN_F_CSUM", "TUN_F_DONT_FRAGMENT", "TUN_F_KEY", "TUN_F_OAM", "format_flow", "format_ipv6"]
+__all__ = ["TUN_F_CSUM", "TUN_F_DONT_FRAGMENT", "TUN_F_KEY", "TUN_F_OAM", "format_flow"]
 
 TUN_F_OAM = 1 << 0
 TUN_F_DONT_FRAGMENT = 1 << 1
@@ -55,23 +60,6 @@ def _slot(key: int, name: str) -> int:
 def _hex(v: int) -> str:
     """C's ``%#x``: ``0x`` prefix except for zero."""
     return f"{v:#x}" if v else "0"
-
-
-def _mac(v: int) -> str:
-    return ":".join(f"{b:02x}" for b in v.to_bytes(6, "big"))
-
-
-def _ipv4(v: int) -> str:
-    return f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}"
-
-
-def format_ipv6(v: int) -> str:
-    """An IPv6 address as glibc's ``inet_ntop`` writes it: RFC 5952 compression, and the last 32 bits in dotted
-    quad for an IPv4-compatible (``::a.b.c.d`` with a non-zero seventh word) or IPv4-mapped address."""
-    words = [(v >> (112 - 16 * i)) & 0xFFFF for i in range(8)]
-    if words[:5] == [0] * 5 and (words[5] == 0xFFFF or (words[5] == 0 and words[6] != 0)):
-        return ("::ffff:" if words[5] else "::") + _ipv4(v & 0xFFFFFFFF)
-    return ipaddress.IPv6Address(v).compressed
 
 
 def _flags(value: int, names: list[str]) -> str:
@@ -138,8 +126,8 @@ def format_flow(key: int) -> str:
     ct_nw_proto = g(key, "ct_nw_proto")
     if ct_nw_proto and is_ip:
         if dl_type == 0x0800:
-            put(f"ct_nw_src={_ipv4(g(key, 'ct_nw_src'))}")
-            put(f"ct_nw_dst={_ipv4(g(key, 'ct_nw_dst'))}")
+            put(f"ct_nw_src={format_ipv4(g(key, 'ct_nw_src'))}")
+            put(f"ct_nw_dst={format_ipv4(g(key, 'ct_nw_dst'))}")
         elif not _is_nd(key, dl_type, nw_proto):
             put(f"ct_ipv6_src={format_ipv6(g(key, 'ct_ipv6_src'))}")
             put(f"ct_ipv6_dst={format_ipv6(g(key, 'ct_ipv6_dst'))}")
@@ -179,8 +167,8 @@ def format_flow(key: int) -> str:
     if tun_dst or tun_ipv6_dst:
         if tun_flags & TUN_F_KEY:
             put(f"tun_id={_hex(tun_id)}")
-        put(f"tun_src={_ipv4(g(key, 'tun_src'))}")
-        put(f"tun_dst={_ipv4(tun_dst)}")
+        put(f"tun_src={format_ipv4(g(key, 'tun_src'))}")
+        put(f"tun_dst={format_ipv4(tun_dst)}")
         put(f"tun_ipv6_src={format_ipv6(g(key, 'tun_ipv6_src'))}")
         put(f"tun_ipv6_dst={format_ipv6(tun_ipv6_dst)}")
         put(f"tun_gbp_id={g(key, 'tun_gbp_id')}")
@@ -211,8 +199,8 @@ def format_flow(key: int) -> str:
         if not tci:
             break
 
-    put(f"dl_src={_mac(g(key, 'dl_src'))}")
-    put(f"dl_dst={_mac(g(key, 'dl_dst'))}")
+    put(f"dl_src={format_mac(g(key, 'dl_src'))}")
+    put(f"dl_dst={format_mac(g(key, 'dl_dst'))}")
     if not skip_type:
         put(f"dl_type=0x{dl_type:04x}")
 
@@ -222,14 +210,14 @@ def format_flow(key: int) -> str:
         put(f"ipv6_dst={format_ipv6(g(key, 'ipv6_dst'))}")
         put(f"ipv6_label=0x{g(key, 'ipv6_label'):05x}")
     elif is_arp:
-        put(f"arp_spa={_ipv4(g(key, 'nw_src'))}")
-        put(f"arp_tpa={_ipv4(g(key, 'nw_dst'))}")
+        put(f"arp_spa={format_ipv4(g(key, 'nw_src'))}")
+        put(f"arp_tpa={format_ipv4(g(key, 'nw_dst'))}")
         put(f"arp_op={nw_proto}")
-        put(f"arp_sha={_mac(g(key, 'arp_sha'))}")
-        put(f"arp_tha={_mac(g(key, 'arp_tha'))}")
+        put(f"arp_sha={format_mac(g(key, 'arp_sha'))}")
+        put(f"arp_tha={format_mac(g(key, 'arp_tha'))}")
     elif dl_type == 0x0800:
-        put(f"nw_src={_ipv4(g(key, 'nw_src'))}")
-        put(f"nw_dst={_ipv4(g(key, 'nw_dst'))}")
+        put(f"nw_src={format_ipv4(g(key, 'nw_src'))}")
+        put(f"nw_dst={format_ipv4(g(key, 'nw_dst'))}")
 
     if is_ip:
         if not skip_proto:
@@ -260,8 +248,8 @@ def format_flow(key: int) -> str:
                 put(f"icmp_code={tp_dst}")
                 if _is_nd(key, dl_type, nw_proto):
                     put(f"nd_target={format_ipv6(g(key, 'nd_target'))}")
-                    put(f"nd_sll={_mac(g(key, 'arp_sha'))}")
-                    put(f"nd_tll={_mac(g(key, 'arp_tha'))}")
+                    put(f"nd_sll={format_mac(g(key, 'arp_sha'))}")
+                    put(f"nd_tll={format_mac(g(key, 'arp_tha'))}")
             else:
                 put(f"tp_src={tp_src}")
                 put(f"tp_dst={tp_dst}")

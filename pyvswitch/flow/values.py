@@ -680,23 +680,10 @@ def format_ipv6(v: int) -> str:
     return socket.inet_ntop(socket.AF_INET6, v.to_bytes(16, "big"))
 
 
-def _ipv6_prefix_len(m: int) -> int:
-    n = 0
-    for b in m.to_bytes(16, "big"):
-        if b == 0xFF:
-            n += 8
-            continue
-        while b & 0x80:
-            n += 1
-            b = (b << 1) & 0xFF
-        break
-    return n
-
-
 def format_ipv6_masked(v: int, m: int) -> str:
     s = format_ipv6(v)
     if m != (1 << 128) - 1:
-        s += f"/{_ipv6_prefix_len(m)}" if is_cidr(m, 128) else "/" + format_ipv6(m)
+        s += f"/{prefix_len(m, 128)}" if is_cidr(m, 128) else "/" + format_ipv6(m)
     return s
 
 

@@ -19,7 +19,8 @@ import pytest
 from pyvswitch.flow import extract as X
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
-from pyvswitch.flow.flow_format import format_flow, format_ipv6
+from pyvswitch.flow.flow_format import format_flow
+from pyvswitch.flow.values import format_ipv6
 
 DATA = json.loads((Path(__file__).resolve().parent.parent / "data" / "trace_flow_lines.json").read_text())
 

@@ -18,7 +18,6 @@ from pyvswitch.flow.match import Match
 from pyvswitch.flow.protocols import Proto
 from pyvswitch.ofproto import actions as A
 from pyvswitch.ofproto.actions import lex
-from pyvswitch.ofproto.actions.fieldtext import inet_ntop6
 from pyvswitch.util import vlog
 
 P = Proto
@@ -82,7 +81,7 @@ def test_ports_and_tables(caplog: pytest.LogCaptureFixture) -> None:
 ])
 def test_inet_ntop6_prints_like_glibc(addr: str, text: str) -> None:
     import ipaddress
-    assert inet_ntop6(int(ipaddress.IPv6Address(addr))) == text
+    assert V.format_ipv6(int(ipaddress.IPv6Address(addr))) == text
 
 
 def test_output_to_port_and_group() -> None:

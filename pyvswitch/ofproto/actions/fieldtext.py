@@ -22,7 +22,6 @@ __all__ = [
     "format_field_value",
     "format_integer",
     "full_mask",
-    "inet_ntop6",
     "parse_field_value",
     "parse_ipv4_scan",
     "value_is_valid",
@@ -32,46 +31,6 @@ __all__ = [
 def full_mask(f: Field) -> int:
     """All ones over the bytes of the field (what ovs-ofctl treats as "exact")."""
     return (1 << (8 * f.nbytes)) - 1
-
-
-def inet_ntop6(v: int) -> str:
-    """An IPv6 address as glibc's ``inet_ntop`` prints it (RFC 5952 compression, IPv4-compatible and IPv4-mapped
-    addresses with a dotted-quad tail)."""
-    words = [(v >> (112 - 16 * i)) & 0xFFFF for i in range(8)]
-    best_base, best_len = -1, 0
-    cur_base, cur_len = -1, 0
-    for i, w in enumerate(words):
-        if w == 0:
-            if cur_base < 0:
-                cur_base, cur_len = i, 1
-            else:
-                cur_len += 1
-        elif cur_base >= 0:
-            if cur_len > best_len:
-                best_base, best_len = cur_base, cur_len
-            cur_base = -1
-    if cur_base >= 0 and cur_len > best_len:
-        best_base, best_len = cur_base, cur_len
-    if best_len < 2:
-        best_base = -1
-    out = []
-    i = 0
-    while i < 8:
-        if best_base >= 0 and best_base <= i < best_base + best_len:
-            if i == best_base:
-                out.append(":")
-            i += 1
-            continue
-        if i:
-            out.append(":")
-        if i == 6 and best_base == 0 and (best_len == 6 or (best_len == 5 and words[5] == 0xFFFF)):
-            out.append(str(ipaddress.IPv4Address(v & 0xFFFFFFFF)))
-            break
-        out.append(f"{words[i]:x}")
-        i += 1
-    if best_base >= 0 and best_base + best_len == 8:
-        out.append(":")
-    return "".join(out)
 
 
 def _hex_or_zero(v: int) -> str:
@@ -102,16 +61,9 @@ def format_field_value(f: Field, v: int, m: int | None = None) -> str:
     if fmt in (Format.DECIMAL, Format.HEX):
         return format_integer(f, v, m)
     if fmt is Format.IPV6:
-        if m is None:
-            return inet_ntop6(v)
-        plen = _prefix_len(m, 128)
-        return inet_ntop6(v) + "/" + (str(plen) if plen is not None else inet_ntop6(m))
+        return V.format_ipv6_masked(v, (1 << 128) - 1 if m is None else m)
     if fmt is Format.IPV4:
-        if m is None:
-            return str(ipaddress.IPv4Address(v))
-        plen = _prefix_len(m, 32)
-        return str(ipaddress.IPv4Address(v)) + "/" + (str(plen) if plen is not None else
-                                                      str(ipaddress.IPv4Address(m)))
+        return V.format_ipv4_masked(v, 0xFFFFFFFF if m is None else m)
     if fmt is Format.ETHERNET:
         return V.format_mac(v) + ("" if m is None else "/" + V.format_mac(m))
     return V.format_masked(f, v, f.value_mask if m is None else m)
@@ -119,13 +71,6 @@ def format_field_value(f: Field, v: int, m: int | None = None) -> str:
 
 def _port_from_ofp11(v: int) -> int:
     return v - lex.OFPP11_OFFSET if v >= lex.OFPP11_MAX else v
-
-
-def _prefix_len(mask: int, bits: int) -> int | None:
-    inv = ~mask & ((1 << bits) - 1)
-    if inv & (inv + 1):
-        return None
-    return bits - inv.bit_length()
 
 
 # --- parsing ------------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pyvswitch.flow import values as V
 from pyvswitch.flow.fields import Field
 from pyvswitch.flow.subfield import Subfield
 from pyvswitch.ofproto.actions import lex
-from pyvswitch.ofproto.actions.fieldtext import format_field_value, inet_ntop6
+from pyvswitch.ofproto.actions.fieldtext import format_field_value
 from pyvswitch.ofproto.actions.lex import c_hex, format_port, hex_dotted
 
 __all__ = [
@@ -909,10 +909,10 @@ class Nat(Action):
                     s += "-" + str(ipaddress.IPv4Address(self.addr_max))
             else:
                 br = bool(self.port_min)
-                lo = inet_ntop6(self.addr_min)
+                lo = V.format_ipv6(self.addr_min)
                 s += f"[{lo}]" if br else lo
                 if self.addr_max and self.addr_max != self.addr_min:
-                    hi = inet_ntop6(self.addr_max)
+                    hi = V.format_ipv6(self.addr_max)
                     s += "-" + (f"[{hi}]" if br else hi)
             if self.port_min:
                 s += f":{self.port_min}"
