@@ -130,12 +130,6 @@ class LocalDb:
                 return True
         return False
 
-    def find_table_of(self, u: str) -> str | None:
-        for t, rows in self.rows.items():
-            if u in rows:
-                return t
-        return None
-
     def ops(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
         """The transaction operations for the changes, and the index of each insert by the row's uuid."""
         names = {u: "row" + u.replace("-", "") for u in self.inserted}
@@ -1443,8 +1437,6 @@ def parse_command_line(argv: list[str]) -> tuple[Options, list[Command]]:
             options[name] = value
             j += 1
         if j >= len(g):
-            if not g and len(groups) > 1 and n == len(groups) - 1 and False:
-                continue
             fatal("missing command name (use --help for help)")
         cname = g[j]
         spec = COMMANDS.get(cname)

@@ -66,12 +66,6 @@ class Match:
         """(value, mask) of field ``f``; mask 0 means the field is wildcarded."""
         return (self.value >> f.ofs) & f.value_mask, (self.mask >> f.ofs) & f.value_mask
 
-    def is_exact(self, f: Field) -> bool:
-        return (self.mask >> f.ofs) & f.value_mask == f.value_mask
-
-    def is_wild(self, f: Field) -> bool:
-        return not (self.mask & f.key_mask)
-
     def set(self, f: Field, value: int, mask: int | None = None) -> Match:
         """This match with ``f`` set to ``value``/``mask`` (exact when ``mask`` is None)."""
         km = F.field_mask(f, mask)
@@ -80,10 +74,6 @@ class Match:
     def clear(self, f: Field) -> Match:
         """This match with ``f`` wildcarded."""
         return Match(self.value & ~f.key_mask, self.mask & ~f.key_mask)
-
-    def set_bits(self, value: int, mask: int) -> Match:
-        """This match with the key bits in ``mask`` set to ``value``."""
-        return Match((self.value & ~mask) | (value & mask), self.mask | mask)
 
     def covers(self, other: Match) -> bool:
         """True if every key that ``other`` matches is also matched by this one."""
@@ -218,9 +208,6 @@ class Wildcards:
 
     def add(self, bits: int) -> None:
         self.mask |= bits
-
-    def add_field(self, f: Field) -> None:
-        self.mask |= f.key_mask
 
     def __repr__(self) -> str:
         return f"Wildcards({self.mask:#x})"

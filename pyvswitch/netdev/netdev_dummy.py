@@ -273,10 +273,6 @@ def _val(m: Match, name: str, default: int = 0) -> int:
     return v if mask else default
 
 
-def _has(m: Match, name: str) -> bool:
-    return bool(m.get(F.BY_NAME[name])[1])
-
-
 #: The L4 payload Open vSwitch's netdev-dummy/receive composes after a TCP, UDP, SCTP or ICMP header: 64 bytes
 #: counting up from 0 (seen on a real ovs-vswitchd 3.1).
 L7_PAYLOAD = bytes(range(64))
