@@ -35,6 +35,7 @@ from pyvswitch.flow.match import Match
 from pyvswitch.flow.match_text import MatchParseError, parse_match
 from pyvswitch.packet import build
 from pyvswitch.packet.arp import arp
+from pyvswitch.packet.checksum import icmp4_checksum
 from pyvswitch.packet.ethernet import VlanTag, ethernet
 from pyvswitch.packet.ipv4 import ipv4
 from pyvswitch.packet.ipv6 import ipv6
@@ -327,14 +328,5 @@ def flow_compose(m: Match) -> bytes:
 
 
 def _with_csum(icmp: bytes) -> bytes:
-    csum = _inet_csum(icmp)
-    return icmp[:2] + csum.to_bytes(2, "big") + icmp[4:]
-
-
-def _inet_csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+    """An ICMPv4 message with its checksum filled in."""
+    return icmp[:2] + icmp4_checksum(icmp).to_bytes(2, "big") + icmp[4:]
