@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyvswitch.flow.match import CATCHALL, Match
+from pyvswitch.flow.values import OFPP_ANY
 
 
 class Command(enum.IntEnum):
@@ -30,7 +31,6 @@ class FlowModFlags(enum.IntFlag):
     NO_BYTE_COUNTS = 1 << 4
 
 
-OFPP_ANY = 0xFFFF       # out_port wildcard (16-bit internal numbering, as OFPP_NONE)
 OFPG_ANY = 0xFFFFFFFF   # out_group wildcard
 OFPTT_ALL = 0xFF        # table_id meaning "all tables" for modify/delete
 NO_BUFFER = 0xFFFFFFFF

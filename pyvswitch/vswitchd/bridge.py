@@ -32,13 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyvswitch.db.client import ConnectionClosed, Idl, RpcError, TransactionError
+from pyvswitch.flow.values import OFPP_LOCAL, OFPP_MAX  # OFPP_MAX: the first number no port may have
 from pyvswitch.netdev import Netdev, NetdevError, registered_types
 from pyvswitch.netdev import create as netdev_create
 
 log = logging.getLogger("pyvswitch.bridge")
 
-OFPP_LOCAL = 65534
-OFPP_MAX = 65279          # The highest number a physical port may have (0xff00 - 1).
 DEFAULT_STATS_INTERVAL = 5.0
 MIN_STATS_INTERVAL = 1.0  # OVS's floor is 5 s; ours is lower so that tests need not wait long.
 
@@ -345,7 +344,7 @@ class Switch:
         # Requests first: a request takes its number from an interface that holds it without asking for it.
         for i in sorted(live, key=lambda i: i.spec.name):
             req = i.spec.ofport_request
-            if i.ofport != 0 or req is None or not 1 <= req <= OFPP_MAX:
+            if i.ofport != 0 or req is None or not 1 <= req < OFPP_MAX:
                 continue
             holder = next((j for j in live if j.ofport == req), None)
             if holder is not None and holder.spec.ofport_request != req:
@@ -356,7 +355,7 @@ class Switch:
                 take(i, req)
         for i in sorted(live, key=lambda i: i.spec.name):
             db = i.spec.db_ofport
-            if i.ofport == 0 and db is not None and 1 <= db <= OFPP_MAX and db not in used:
+            if i.ofport == 0 and db is not None and 1 <= db < OFPP_MAX and db not in used:
                 take(i, db)
         n = 1
         for i in sorted(live, key=lambda i: i.spec.name):
