@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,8 +23,6 @@ from pyvswitch.schemas import schema_path
 PY = sys.executable
 OUR_SCHEMA = schema_path()
 REAL_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-HAVE_OVS = bool(shutil.which("ovsdb-server") and shutil.which("ovs-vsctl") and shutil.which("ovsdb-tool")
-                and os.path.exists(REAL_SCHEMA))
 ENV = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from db_helpers import ENV, HAVE_OVS, OUR_SCHEMA, PY, small_schema, wait_for_socket
+from db_helpers import ENV, OUR_SCHEMA, PY, small_schema, wait_for_socket
 
 from pyvswitch.db.client import Client
 
@@ -121,7 +121,6 @@ def test_active_unix_remote(tmp_path):
         listener.close()
 
 
-@pytest.mark.skipif(not HAVE_OVS, reason="Open vSwitch is not installed")
 def test_ovs_vsctl_over_tcp(tmp_path):
     db = str(tmp_path / "conf.db")
     tool("create", db)

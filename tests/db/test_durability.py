@@ -10,8 +10,7 @@ import subprocess
 import threading
 import time
 
-import pytest
-from db_helpers import HAVE_OVS, ServerProc, small_schema
+from db_helpers import ServerProc, small_schema
 
 from pyvswitch.db.client import Client, ConnectionClosed
 from pyvswitch.db.storage import read_records
@@ -91,9 +90,8 @@ def test_kill9_during_stream(tmp_path):
         data = f.read()
     records, end, problem = read_records(data)
     assert problem is None and end == len(data)  # recovery left no torn record behind
-    if HAVE_OVS:
-        out = subprocess.run(["ovsdb-tool", "show-log", srv.db], capture_output=True, text=True, check=True).stdout
-        assert out.count("record ") == len(records)
+    out = subprocess.run(["ovsdb-tool", "show-log", srv.db], capture_output=True, text=True, check=True).stdout
+    assert out.count("record ") == len(records)
 
 
 def test_kill9_during_compactions(tmp_path):
@@ -103,7 +101,6 @@ def test_kill9_during_compactions(tmp_path):
     assert "compacted database" in log
 
 
-@pytest.mark.skipif(not HAVE_OVS, reason="Open vSwitch is not installed")
 def test_real_ovsdb_server_opens_our_file_after_crash(tmp_path):
     srv = run_cycles(tmp_path, (), cycles=1, seed=3)
     ours = ServerProc(srv.workdir, "ours", create=False).start()

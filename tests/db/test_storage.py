@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from db_helpers import HAVE_OVS, REAL_SCHEMA, small_schema, snapshot
+from db_helpers import REAL_SCHEMA, small_schema, snapshot
 
 from pyvswitch.db import storage as storage_mod
 from pyvswitch.db.error import OvsdbError
@@ -228,7 +228,6 @@ def test_write_error_leaves_file_consistent(tmp_path, monkeypatch):
     assert loaded_state(path) == persistent_snapshot(db)
 
 
-@pytest.mark.skipif(not HAVE_OVS, reason="Open vSwitch is not installed")
 def test_ovsdb_tool_reads_our_log(tmp_path):
     path, db, st = create(tmp_path, schema=json.loads(Path(REAL_SCHEMA).read_text()))
     commit(db, st, {"op": "insert", "table": "Open_vSwitch", "row": {"bridges": ["named-uuid", "b"]}},
@@ -255,7 +254,6 @@ def test_ovsdb_tool_reads_our_log(tmp_path):
     assert persistent_snapshot(db2) == persistent_snapshot(db)
 
 
-@pytest.mark.skipif(not HAVE_OVS, reason="Open vSwitch is not installed")
 def test_we_read_ovsdb_tool_files(tmp_path):
     path = str(tmp_path / "real.db")
     subprocess.run(["ovsdb-tool", "create", path, REAL_SCHEMA], check=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import importlib.util
-import shutil
 from pathlib import Path
 
 import pytest
@@ -199,7 +198,6 @@ def test_ofp10_modify_without_cookie_resets_it_as_ovs_does() -> None:
     assert (msg.fm.new_cookie, msg.fm.cookie, msg.fm.cookie_mask) == (None, 5, 0xFF)
 
 
-@pytest.mark.skipif(shutil.which("ovs-ofctl") is None, reason="needs Open vSwitch's ovs-ofctl")
 def test_capture_tool_reproduces_the_recorded_bytes(tmp_path: Path) -> None:
     """The fake switch of tools/capture_flow_mods.py still captures what the data file holds (a few flows in
     three protocol families), so the ground truth can be regenerated."""
