@@ -35,6 +35,7 @@ from pyvswitch.flow.values import (
     CT_STATE_NAMES,
     PORT_NAMES,
     TCP_FLAG_NAMES,
+    c_hex,
     format_ipv4,
     format_ipv6,
     format_mac,
@@ -50,16 +51,6 @@ _TUN_FLAG_NAMES = ["oam", "df", "csum", "key"]
 
 # OVS names TCP's three reserved bits by their value.
 _TCP_FLAG_NAMES = TCP_FLAG_NAMES + ["[200]", "[400]", "[800]"]
-
-
-def _slot(key: int, name: str) -> int:
-    ofs, bits = F.STORAGE[name]
-    return (key >> ofs) & ((1 << bits) - 1)
-
-
-def _hex(v: int) -> str:
-    """C's ``%#x``: ``0x`` prefix except for zero."""
-    return f"{v:#x}" if v else "0"
 
 
 def _flags(value: int, names: list[str]) -> str:
@@ -166,13 +157,13 @@ def format_flow(key: int) -> str:
     tun_flags = g(key, "tun_flags")
     if tun_dst or tun_ipv6_dst:
         if tun_flags & TUN_F_KEY:
-            put(f"tun_id={_hex(tun_id)}")
+            put(f"tun_id={c_hex(tun_id)}")
         put(f"tun_src={format_ipv4(g(key, 'tun_src'))}")
         put(f"tun_dst={format_ipv4(tun_dst)}")
         put(f"tun_ipv6_src={format_ipv6(g(key, 'tun_ipv6_src'))}")
         put(f"tun_ipv6_dst={format_ipv6(tun_ipv6_dst)}")
         put(f"tun_gbp_id={g(key, 'tun_gbp_id')}")
-        put(f"tun_gbp_flags={_hex(g(key, 'tun_gbp_flags'))}")
+        put(f"tun_gbp_flags={c_hex(g(key, 'tun_gbp_flags'))}")
         put(f"tun_tos={g(key, '_tun_tos'):x}")
         put(f"tun_ttl={g(key, '_tun_ttl')}")
         put("tun_erspan_ver=0")
@@ -260,5 +251,5 @@ def format_flow(key: int) -> str:
 
 def _is_nd(key: int, dl_type: int, nw_proto: int) -> bool:
     """A neighbour solicitation or advertisement (OVS's ``is_nd``)."""
-    return (dl_type == 0x86DD and nw_proto == 58 and _slot(key, "tp_dst") == 0
-            and _slot(key, "tp_src") in (135, 136))
+    return (dl_type == 0x86DD and nw_proto == 58 and F.storage_get(key, "tp_dst") == 0
+            and F.storage_get(key, "tp_src") in (135, 136))

@@ -792,23 +792,19 @@ def normalization_log(before: Match, after: Match, tun_md: TunMetadata | None = 
 _DEFAULT_PRIORITY = 0x8000
 
 
-def _hex_or_zero(v: int) -> str:
-    return f"{v:#x}" if v else "0"
-
-
 def _u32_masked(name: str, v: int, m: int, out: list[str]) -> None:
     if m:
-        s = f"{name}={_hex_or_zero(v)}"
+        s = f"{name}={V.c_hex(v)}"
         if m != 0xFFFFFFFF:
-            s += f"/{_hex_or_zero(m)}"
+            s += f"/{V.c_hex(m)}"
         out.append(s)
 
 
 def _u64_masked(name: str, v: int, m: int, out: list[str]) -> None:
     if m:
-        s = f"{name}={_hex_or_zero(v)}"
+        s = f"{name}={V.c_hex(v)}"
         if m != 0xFFFFFFFFFFFFFFFF:
-            s += f"/{_hex_or_zero(m)}"
+            s += f"/{V.c_hex(m)}"
         out.append(s)
 
 
@@ -858,7 +854,7 @@ def format_match(m: Match, priority: int | None = None, tun_md: TunMetadata | No
     if mg("conj_id"):
         out.append(f"conj_id={g('conj_id')}")
     if mg("skb_priority"):
-        out.append(f"skb_priority={_hex_or_zero(g('skb_priority'))}")
+        out.append(f"skb_priority={V.c_hex(g('skb_priority'))}")
     if mg("actset_output"):
         out.append(f"actset_output={V.format_port(g('actset_output') & 0xFFFF)}")
     ct_m = mg("ct_state") & 0xFF
@@ -939,7 +935,7 @@ def format_match(m: Match, priority: int | None = None, tun_md: TunMetadata | No
     if mg("tun_gbp_id"):
         _be16_masked("tun_gbp_id", g("tun_gbp_id"), mg("tun_gbp_id"), out)
     if mg("tun_gbp_flags"):
-        out.append(f"tun_gbp_flags={_hex_or_zero(g('tun_gbp_flags'))}")
+        out.append(f"tun_gbp_flags={V.c_hex(g('tun_gbp_flags'))}")
     tf_m = mg("tun_flags") & 0xF
     if tf_m:
         out.append("tun_flags=" + V.format_flags_masked(g("tun_flags") & 0xF, tf_m, V.tun_flag_name, 0xF))

@@ -659,6 +659,11 @@ def parse_value(f: Field, text: str) -> tuple[int, int | None]:
 # ---------------------------------------------------------------------------------------------------------------
 # Printing.
 
+def c_hex(v: int) -> str:
+    """``v`` as C's ``%#x`` prints it, which ovs-ofctl uses: ``0`` for zero, ``0x..`` otherwise."""
+    return f"{v:#x}" if v else "0"
+
+
 def format_mac(v: int) -> str:
     return ":".join(f"{b:02x}" for b in v.to_bytes(6, "big"))
 

@@ -33,16 +33,12 @@ def full_mask(f: Field) -> int:
     return (1 << (8 * f.nbytes)) - 1
 
 
-def _hex_or_zero(v: int) -> str:
-    return lex.c_hex(v)
-
-
 def format_integer(f: Field, v: int, m: int | None) -> str:
     """An integer field value (and mask) as ovs-ofctl prints it: decimal or hexadecimal by the field's format,
     the mask always hexadecimal."""
-    s = _hex_or_zero(v) if f.fmt is Format.HEX else str(v)
+    s = V.c_hex(v) if f.fmt is Format.HEX else str(v)
     if m is not None:
-        s += "/" + _hex_or_zero(m)
+        s += "/" + V.c_hex(m)
     return s
 
 

@@ -316,11 +316,6 @@ def parse_hex_bytes(s: str) -> tuple[bytes, str]:
             return bytes(out), s[i:]
 
 
-def c_hex(v: int) -> str:
-    """C ``%#x``: ``0`` for zero, else ``0x`` and lower-case hex digits."""
-    return f"{v:#x}" if v else "0"
-
-
 def hex_dotted(b: bytes) -> str:
     """Bytes as ovs-ofctl prints userdata and notes: ``01.02.0a``."""
     return ".".join(f"{x:02x}" for x in b)
@@ -343,6 +338,7 @@ from pyvswitch.flow.values import (  # noqa: F401 - re-exported to the action mo
     OFPP_NORMAL,
     OFPP_TABLE,
     OFPP_UNSET,
+    c_hex,
     format_port,
     parse_port,
 )
