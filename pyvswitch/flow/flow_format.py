@@ -80,7 +80,7 @@ _L4_PROTOS = frozenset((1, 2, 6, 17, 58, 132))
 
 def format_flow(key: int) -> str:
     """``key`` as Open vSwitch's ``flow_format`` prints it (the ``Flow:`` line of ``ofproto/trace``)."""
-    g = _slot
+    g = F.storage_get
     out: list[str] = []
     put = out.append
 
