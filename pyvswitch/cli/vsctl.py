@@ -1535,7 +1535,8 @@ class Vsctl:
         client = self.connect()
         try:
             schema = client.get_schema(DB_NAME)
-            replica = self._monitor(client, schema, None)
+            # Name the columns: without them, ovsdb-server also sends each row's "_version".
+            replica = client.monitor(DB_NAME, {t: list(ts.columns) for t, ts in schema.tables.items()})
             while True:
                 for c in self.commands:
                     c.output.clear()
@@ -1551,8 +1552,7 @@ class Vsctl:
                     for c in self.commands:
                         COMMANDS[c.name].run(ctx, c)
                 except TryAgain:
-                    client.run(None)
-                    replica = self._monitor(client, schema, replica)
+                    client.run(None)          # wait-until: the replica follows the database; look again
                     continue
                 missing = sorted(s for s in ctx.symbols if s not in ctx.symbols_created)
                 if missing:
@@ -1560,24 +1560,9 @@ class Vsctl:
                           f'(e.g. with "-- --id={missing[0]} create ...")')
                 if self._commit(client, db, ovs, replica):
                     return self.commands
-                replica = self._monitor(client, schema, replica)
+                # A verification failed: the other client's update reached the replica before the reply did.
         finally:
             client.close()
-
-    @staticmethod
-    def _monitor(client: Client, schema: DatabaseSchema, old: Replica | None) -> Replica:
-        """A fresh replica of the whole database (replacing ``old``).
-
-        Each retry starts from a fresh snapshot rather than trusting the old replica to have seen every update,
-        so that an update the replica missed cannot make the retries fail forever.
-        """
-        if old is not None:
-            for monid, rep in list(client.replicas.items()):
-                if rep is old:
-                    del client.replicas[monid]
-                    client.call("monitor_cancel", [json.loads(monid)])
-        # Name the columns: without them, ovsdb-server also sends each row's "_version".
-        return client.monitor(DB_NAME, {t: list(ts.columns) for t, ts in schema.tables.items()})
 
     def _commit(self, client: Client, db: LocalDb, ovs: str, replica: Replica) -> bool:
         changed = db.has_changes()
