@@ -35,6 +35,7 @@ from pyvswitch.db.client import ConnectionClosed, Idl, RpcError, TransactionErro
 from pyvswitch.flow.values import OFPP_LOCAL, OFPP_MAX  # OFPP_MAX: the first number no port may have
 from pyvswitch.netdev import Netdev, NetdevError, registered_types
 from pyvswitch.netdev import create as netdev_create
+from pyvswitch.ofproto.ofproto import OFPPC, OFPPS, OFPort, OFProto
 
 log = logging.getLogger("pyvswitch.bridge")
 
@@ -64,12 +65,28 @@ class IfaceSpec:
 
 
 @dataclass(frozen=True)
+class ControllerSpec:
+    """One row of the Controller table: ``target`` (``tcp:``, ``unix:``, ``ptcp:``, ``punix:``), back-off and
+    probe settings in milliseconds (None: Open vSwitch's defaults), and ``enable_async_messages``."""
+
+    uuid: str
+    target: str
+    connection_mode: str | None = None
+    max_backoff: int | None = None
+    inactivity_probe: int | None = None
+    enable_async_messages: bool | None = None
+
+
+@dataclass(frozen=True)
 class BridgeSpec:
     uuid: str
     name: str
     datapath_type: str
     ifaces: tuple[IfaceSpec, ...]
     datapath_id_config: str | None = None   # other_config:datapath-id
+    controllers: tuple[ControllerSpec, ...] = ()
+    fail_mode: str | None = None            # "standalone" (the default when unset) or "secure"
+    protocols: tuple[str, ...] = ()         # allowed OpenFlow versions ("OpenFlow13"...); empty: 1.0 to 1.5
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,7 @@ def desired_state(idl: Any) -> Desired:
     if not roots:
         return Desired(None, 0, 0, DEFAULT_STATS_INTERVAL, ())
     root = roots[0]
-    by_uuid = {t: {r.uuid: r for r in idl.rows(t)} for t in ("Bridge", "Port", "Interface")}
+    by_uuid = {t: {r.uuid: r for r in idl.rows(t)} for t in ("Bridge", "Port", "Interface", "Controller")}
     try:
         interval = max(MIN_STATS_INTERVAL, int(root["other_config"].get("stats-update-interval", "5000")) / 1000)
     except ValueError:
@@ -108,9 +125,17 @@ def desired_state(idl: Any) -> Desired:
                     continue
                 ifaces.append(IfaceSpec(i.uuid, i["name"], i["type"], tuple(sorted(i["options"].items())),
                                         i["ofport_request"], i["ofport"], i["mtu_request"]))
+        controllers = []
+        for cu in br["controller"]:
+            c = by_uuid["Controller"].get(cu)
+            if c is not None:
+                controllers.append(ControllerSpec(c.uuid, c["target"], c["connection_mode"], c["max_backoff"],
+                                                  c["inactivity_probe"], c["enable_async_messages"]))
         bridges.append(BridgeSpec(br.uuid, br["name"], br["datapath_type"] or "system",
                                   tuple(sorted(ifaces, key=lambda s: s.name)),
-                                  br["other_config"].get("datapath-id")))
+                                  br["other_config"].get("datapath-id"),
+                                  tuple(sorted(controllers, key=lambda c: c.target)), br["fail_mode"],
+                                  tuple(sorted(br["protocols"]))))
     return Desired(root.uuid, root["next_cfg"], root["cur_cfg"], interval,
                    tuple(sorted(bridges, key=lambda b: b.name)))
 
@@ -139,6 +164,28 @@ class Bridge:
     rx_hook: Callable[[Bridge, Iface, bytes], None] | None = None
     rx_upcalls: int = 0
     datapath_id_config: str | None = None
+    #: The bridge's OpenFlow switch: tables, groups, meters and the ports as OpenFlow reports them.
+    ofproto: OFProto = field(init=False)
+    controllers: tuple[ControllerSpec, ...] = ()
+    fail_mode: str | None = None
+    protocols: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.ofproto = OFProto(self.name)
+
+    def sync_ofproto(self) -> None:
+        """Tell the OpenFlow switch the datapath id and which ports exist, with their state."""
+        self.ofproto.datapath_id = int(self.datapath_id(), 16)
+        ports = []
+        for i in self.ifaces.values():
+            dev = i.netdev
+            if dev is None or i.ofport <= 0:
+                continue
+            ports.append(OFPort(i.ofport, i.spec.name, dev.get_etheraddr(),
+                                config=0 if dev.admin_up() else OFPPC.PORT_DOWN,
+                                state=OFPPS.LIVE if dev.carrier() else OFPPS.LINK_DOWN,
+                                curr=0, curr_speed=0))
+        self.ofproto.set_ports(ports)
 
     def datapath_id(self) -> str:
         """The OpenFlow datapath ID as 16 hex digits: ``other_config:datapath-id`` when it is valid, else, as in
@@ -178,6 +225,10 @@ class Switch:
         self.override = enable_dummy_override
         self.bridge_added: list[Callable[[Bridge], None]] = []
         self.bridge_removed: list[Callable[[Bridge], None]] = []
+        #: Called when a bridge's controllers, fail mode or OpenFlow versions change.
+        self.bridge_reconfigured: list[Callable[[Bridge], None]] = []
+        #: Returns the Controller table columns to report for a bridge: {controller uuid: {column: value}}.
+        self.controller_status: Callable[[Bridge], dict[str, dict[str, Any]]] = lambda br: {}
         self._odp_next: dict[str, int] = {}
         self.coverage: dict[str, int] = {}
         self._refused: set[tuple[str, str]] = set()   # (bridge, interface) pairs already reported as duplicates
@@ -214,6 +265,11 @@ class Switch:
                     cb(br)
             br.datapath_id_config = spec.datapath_id_config
             self._reconfigure_bridge(br, spec, claimed)
+            br.sync_ofproto()
+            if (br.controllers, br.fail_mode, br.protocols) != (spec.controllers, spec.fail_mode, spec.protocols):
+                br.controllers, br.fail_mode, br.protocols = spec.controllers, spec.fail_mode, spec.protocols
+                for cb in self.bridge_reconfigured:
+                    cb(br)
 
     def _del_bridge(self, name: str) -> None:
         br = self.bridges.pop(name)
@@ -371,7 +427,16 @@ class Switch:
         ops = []
         rows = {r.uuid: r for r in idl.rows("Interface")}
         bridge_rows = {r.uuid: r for r in idl.rows("Bridge")}
+        controller_rows = {r.uuid: r for r in idl.rows("Controller")}
         for br in self.bridges.values():
+            for cuuid, cols in self.controller_status(br).items():
+                crow = controller_rows.get(cuuid)
+                if crow is None:
+                    continue
+                changed = {c: _to_json(v) for c, v in cols.items() if crow[c] != v}
+                if changed:
+                    ops.append({"op": "update", "table": "Controller",
+                                "where": [["_uuid", "==", ["uuid", cuuid]]], "row": changed})
             brow = bridge_rows.get(br.uuid)
             dpid = br.datapath_id()
             if brow is not None and brow["datapath_id"] != dpid:
@@ -418,7 +483,10 @@ def _to_json(v: Any) -> Any:
 #: works with servers that add columns of their own, such as ovsdb-server's ``_version``.
 MONITORED: dict[str, list[str] | None] = {
     "Open_vSwitch": ["bridges", "next_cfg", "cur_cfg", "other_config", "datapath_types", "iface_types"],
-    "Bridge": ["name", "ports", "datapath_type", "other_config", "datapath_id"],
+    "Bridge": ["name", "ports", "datapath_type", "other_config", "datapath_id", "controller", "fail_mode",
+               "protocols"],
+    "Controller": ["target", "connection_mode", "max_backoff", "inactivity_probe", "enable_async_messages",
+                   "is_connected", "role", "status"],
     "Port": ["name", "interfaces"],
     "Interface": ["name", "type", "options", "ofport_request", "ofport", "error", "admin_state", "link_state",
                   "mac_in_use", "mtu", "mtu_request", "statistics"],
