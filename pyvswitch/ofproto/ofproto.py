@@ -13,13 +13,13 @@ port)`` (reason ``add``, ``delete`` or ``modify``), ``on_flow_change(kind, rule,
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyvswitch.ofproto.rule import Removed
 from pyvswitch.ofproto.table import FlowTables
+from pyvswitch.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["OFPPC", "OFPPS", "OFPort", "OFProto", "SwitchConfig"]
 
@@ -79,7 +79,7 @@ class SwitchConfig:
 class OFProto:
     name: str
     datapath_id: int = 0
-    clock: Callable[[], float] = time.monotonic
+    clock: Clock = SYSTEM_CLOCK
     tables: FlowTables = field(init=False)
     groups: Any = None   # GroupTable (being written)
     meters: Any = None   # MeterTable
@@ -95,7 +95,7 @@ class OFProto:
 
     def __post_init__(self) -> None:
         self.tables = FlowTables(clock=self.clock)
-        self.created = self.clock()
+        self.created = self.clock.now()
 
     # -- ports ----------------------------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pyvswitch.openflow.ofp_errors import ERRORS, NX_ERRORS, OFPDecodeError, error_type_code
+from pyvswitch.openflow.ofp_errors import OFPDecodeError, error_from_wire, error_to_wire
 from pyvswitch.util.hexdump import hexdump
 
 __all__ = [
@@ -544,47 +544,19 @@ def decode_hello(msg: Msg) -> set[int]:
 
 
 def encode_error(version: int, name: str, xid: int, data: bytes = b"") -> bytes:
-    """An OFPT_ERROR of error ``name`` (``OFPBRC_IS_SLAVE``...) for the message ``data`` (OpenFlow asks for at
-    least its first 64 bytes; Open vSwitch sends it whole), in ``version``'s numbers or, when the version cannot
-    express the error, as a Nicira vendor error."""
-    tc = error_type_code(name, version)
-    if tc is not None:
-        body = struct.pack("!HH", *tc) + data
-    elif name in NX_ERRORS:
-        if version == 1:
-            # OpenFlow 1.0: Nicira's NXET_VENDOR type with an nx_vendor_error header.
-            body = struct.pack("!HHIHH", 0xB0C2, 0, NX_VENDOR_ID, NX_ERRORS[name] >> 8, NX_ERRORS[name] & 0xFF)
-            body += data
-        else:
-            body = struct.pack("!HHI", OFPET_EXPERIMENTER, NX_ERRORS[name], NX_VENDOR_ID) + data
-    else:
-        tc = error_type_code("OFPBRC_EPERM", version)
-        assert tc is not None
-        body = struct.pack("!HH", *tc) + data
-    return struct.pack("!BBHI", version, OFPT_ERROR, 8 + len(body), xid & 0xFFFFFFFF) + body
+    """An OFPT_ERROR of error ``name`` (``OFPBRC_IS_SECONDARY``...) about the message ``data`` (sent whole, as
+    Open vSwitch does, cut to keep the error within 65535 bytes), in ``version``'s numbers; errors the version
+    cannot express are Nicira extension errors, or ``NXBRC_UNENCODABLE_ERROR`` (``ofp_errors.error_to_wire``)."""
+    head = error_to_wire(name, version)
+    data = bytes(data)[:0xFFFF - 8 - len(head)]
+    return struct.pack("!BBHI", version, OFPT_ERROR, 8 + len(head) + len(data), xid & 0xFFFFFFFF) + head + data
 
 
 def decode_error(msg: Msg) -> tuple[str, bytes]:
-    """An OFPT_ERROR's error name (``OFPBRC_BAD_TYPE``, or ``OFPET<type>_<code>`` style text for numbers no
-    name has) and the data it carries."""
-    etype, code = struct.unpack_from("!HH", msg.body, 0)
-    rest = msg.body[4:]
-    if etype == OFPET_EXPERIMENTER and len(rest) >= 4 and msg.version >= 2:
-        vendor = struct.unpack_from("!I", rest, 0)[0]
-        for name, nx in NX_ERRORS.items():
-            if vendor == NX_VENDOR_ID and nx == code:
-                return name, rest[4:]
-        raise OFPDecodeError("OFPBRC_BAD_LEN", f"unknown experimenter error {vendor:#x}/{code}")
-    if etype == 0xB0C2 and msg.version == 1 and len(rest) >= 8:
-        vendor, vtype, vcode = struct.unpack_from("!IHH", rest, 0)
-        for name, nx in NX_ERRORS.items():
-            if vendor == NX_VENDOR_ID and nx == (vtype << 8 | vcode):
-                return name, rest[8:]
-        raise OFPDecodeError("OFPBRC_BAD_LEN", f"unknown vendor error {vendor:#x}/{vtype}/{vcode}")
-    for name in ERRORS:
-        if error_type_code(name, msg.version) == (etype, code):
-            return name, rest
-    raise OFPDecodeError("OFPBRC_BAD_LEN", f"unknown error type {etype} code {code}")
+    """An OFPT_ERROR's error name and the data it carries (the offending message, or text for HELLO_FAILED).
+    Raises ``OFPDecodeError`` for numbers Open vSwitch does not know."""
+    name, n = error_from_wire(msg.version, msg.body)
+    return name, msg.body[n:]
 
 
 def error_text(msg: Msg) -> str:
