@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pyvswitch.ofproto.group import GroupTable
+from pyvswitch.ofproto.meter import MeterTable
 from pyvswitch.ofproto.rule import Removed
 from pyvswitch.ofproto.table import FlowTables
 from pyvswitch.util.clock import SYSTEM_CLOCK, Clock
@@ -81,20 +83,22 @@ class OFProto:
     datapath_id: int = 0
     clock: Clock = SYSTEM_CLOCK
     tables: FlowTables = field(init=False)
-    groups: Any = None   # GroupTable (being written)
-    meters: Any = None   # MeterTable
+    groups: GroupTable = field(init=False)
+    meters: MeterTable = field(init=False)
     ports: dict[int, OFPort] = field(default_factory=dict)
     config: SwitchConfig = field(default_factory=SwitchConfig)
     #: Geneve option mappings (the OpenFlow layer's TLV table model); ``None`` until first used.
     tlv_table: Any = None
     #: Statistics per port: a callable returning the netdev's counters (dict) or None.
-    port_stats: Callable[[int], dict[str, int] | None] = lambda port_no: None
+    port_stats: Callable[[int], dict[str, Any] | None] = lambda port_no: None
     on_port_change: list[Callable[[str, OFPort], None]] = field(default_factory=list)
     on_flow_removed: list[Callable[[Removed], None]] = field(default_factory=list)
     created: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.tables = FlowTables(clock=self.clock)
+        self.groups = GroupTable(clock=self.clock.now)
+        self.meters = MeterTable(clock=self.clock.now)
         self.created = self.clock.now()
 
     # -- ports ----------------------------------------------------------------------------------------------------

@@ -166,7 +166,8 @@ class Bridge:
     datapath_id_config: str | None = None
     #: The bridge's OpenFlow switch: tables, groups, meters and the ports as OpenFlow reports them.
     ofproto: OFProto = field(init=False)
-    controllers: tuple[ControllerSpec, ...] = ()
+    #: None until the first reconfiguration applies the bridge's controllers.
+    controllers: tuple[ControllerSpec, ...] | None = None
     fail_mode: str | None = None
     protocols: tuple[str, ...] = ()
 

@@ -34,6 +34,7 @@ from pyvswitch.schemas import schema_path
 from pyvswitch.util import daemon, vlog
 
 from .bridge import BridgeRunner, Switch
+from .ofwire import OpenFlowWiring
 from .unixctl import CommandError, UnixctlServer
 from .vlogctl import VlogControl
 
@@ -136,9 +137,10 @@ class Daemon:
                 await self.server.close()
             msg = str(e) if not isinstance(e, OSError) or not e.strerror else f"{e.filename or ''}: {e.strerror}"
             return self._fail(msg)
+        loop = asyncio.get_running_loop()
+        self.openflow = OpenFlowWiring(self.switch, self.rundir, loop)
         runner = self.runner = BridgeRunner(self.switch, remote, init_root=self.args.db is None)
         runner.start()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.stop.set)
         # Report readiness once the configuration in the database has been applied (or after 10 s regardless,
@@ -157,6 +159,7 @@ class Daemon:
         log.info("%s: exiting", PROGRAM)
         sampler.cancel()
         await loop.run_in_executor(None, runner.stop)
+        await self.openflow.close()
         with self.switch.lock:
             for br in list(self.switch.bridges.values()):
                 for iface in br.ifaces.values():

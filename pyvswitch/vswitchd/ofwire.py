@@ -1,0 +1,101 @@
+"""The daemon's OpenFlow side: for each bridge, a ``ConnSet`` (message handling) and a ``ConnManager`` (its
+``BRIDGE.mgmt`` socket and controllers), created, reconfigured and closed as the bridge thread reconciles the
+database.
+
+The bridge thread calls the ``Switch`` hooks with the switch lock held; the OpenFlow endpoints live in the main
+thread's asyncio loop, so the hooks only schedule work there (``call_soon_threadsafe``).  Each bridge's endpoint
+work runs in order in one task chain, so that a bridge deleted and re-created is closed before it is reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pyvswitch.netdev.netdev_dummy import DummyNetdev
+from pyvswitch.openflow.connmgr import ConnManager
+from pyvswitch.openflow.handler import ConnSet
+
+from .bridge import Bridge, Switch
+from .packet_out import execute_packet_out
+
+log = logging.getLogger("pyvswitch.vswitchd")
+
+
+class OpenFlowWiring:
+    def __init__(self, switch: Switch, rundir: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.switch = switch
+        self.rundir = rundir
+        self.loop = loop
+        self.managers: dict[str, ConnManager] = {}
+        self.connsets: dict[str, ConnSet] = {}
+        self._chain: asyncio.Future[Any] | None = None
+        switch.bridge_added.append(self._added)
+        switch.bridge_removed.append(self._removed)
+        switch.bridge_reconfigured.append(self._reconfigured)
+        switch.controller_status = self._status
+
+    def _schedule(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` in the loop after everything scheduled before it."""
+        def start() -> None:
+            prev = self._chain
+
+            async def run() -> None:
+                if prev is not None:
+                    await asyncio.gather(prev, return_exceptions=True)
+                try:
+                    await work()
+                except Exception:
+                    log.exception("OpenFlow endpoint update failed")
+            self._chain = asyncio.ensure_future(run())
+        self.loop.call_soon_threadsafe(start)
+
+    def _added(self, br: Bridge) -> None:
+        cs = ConnSet(br.ofproto)
+        cs.execute_packet_out = lambda ofproto, po, conn: execute_packet_out(br, cs, ofproto, po)
+        br.ofproto.port_stats = lambda port_no: _port_stats(br, port_no)
+        self.connsets[br.name] = cs
+        mgr = ConnManager(br.name, cs, self.rundir, self.switch.lock, self.loop)
+        self.managers[br.name] = mgr
+        self._schedule(mgr.start)
+
+    def _removed(self, br: Bridge) -> None:
+        mgr = self.managers.pop(br.name, None)
+        self.connsets.pop(br.name, None)
+        if mgr is not None:
+            self._schedule(mgr.close)
+
+    def _reconfigured(self, br: Bridge) -> None:
+        mgr = self.managers.get(br.name)
+        if mgr is not None:
+            controllers, fail_mode, protocols = br.controllers, br.fail_mode, br.protocols
+            self._schedule(lambda: mgr.configure(controllers, fail_mode, protocols))
+
+    def _status(self, br: Bridge) -> dict[str, dict[str, Any]]:
+        mgr = self.managers.get(br.name)
+        return {} if mgr is None else mgr.status()
+
+    async def close(self) -> None:
+        if self._chain is not None:
+            await asyncio.gather(self._chain, return_exceptions=True)
+        for mgr in list(self.managers.values()):
+            await mgr.close()
+        self.managers.clear()
+
+
+def _port_stats(br: Bridge, port_no: int) -> dict[str, Any] | None:
+    """The counters of port ``port_no``.  Dummy ports also report Open vSwitch's netdev-dummy custom counters
+    (per-queue counts of its one queue, and two counters it never increments), which OpenFlow 1.4+ carries."""
+    for i in br.ifaces.values():
+        if i.ofport == port_no and i.netdev is not None:
+            stats: dict[str, Any] = dict(i.netdev.stats_map())
+            if isinstance(i.netdev, DummyNetdev):
+                stats["custom"] = [("rx_custom_packets_1", 0), ("rx_custom_packets_2", 0),
+                                   ("rx_q0_bytes", stats.get("rx_bytes", 0)),
+                                   ("rx_q0_packets", stats.get("rx_packets", 0)),
+                                   ("tx_q0_bytes", stats.get("tx_bytes", 0)),
+                                   ("tx_q0_packets", stats.get("tx_packets", 0))]
+            return stats
+    return None
