@@ -108,6 +108,9 @@ class ConnManager:
         versions = parse_protocols(protocols)
         restart_all = versions != self.versions
         self.versions = versions
+        secure = fail_mode == "secure"
+        # As Open vSwitch: a change of fail mode on a bridge without controllers flushes its tables.
+        flush = self.had_primary is False and (self.fail_mode == "secure") != secure
         self.fail_mode = fail_mode
         if restart_all and self.mgmt is not None:
             await self.mgmt.close()
@@ -122,7 +125,7 @@ class ConnManager:
                 c = await self._start(spec)
                 if c is not None:
                     self.controllers[target] = c
-        self._update_default_flow()
+        self._update_default_flow(flush and not self.has_primary())
 
     async def _start(self, spec: Any) -> _Controller | None:
         try:
@@ -213,12 +216,15 @@ class ConnManager:
         return not any(isinstance(c.endpoint, Reconnector) and c.endpoint.is_connected
                        for c in self.controllers.values())
 
-    def _update_default_flow(self) -> None:
-        """Open vSwitch's default flow and flush rule (see the module documentation)."""
+    def _update_default_flow(self, flush: bool = False) -> None:
+        """Open vSwitch's default flow and flush rules (see the module documentation)."""
         has = self.has_primary()
         with self.lock:
             tables = self.connset.ofproto.tables
-            if self.had_primary is not None and has != self.had_primary:
+            if flush:
+                tables.apply([FlowMod(command=Command.DELETE)])
+                log.info("%s: flow table flushed (fail mode changed)", self.bridge)
+            elif self.had_primary is not None and has != self.had_primary:
                 tables.apply([FlowMod(command=Command.DELETE)])
                 log.info("%s: flow table flushed (controllers %s)", self.bridge, "added" if has else "removed")
             self.had_primary = has

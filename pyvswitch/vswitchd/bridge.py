@@ -87,6 +87,8 @@ class BridgeSpec:
     controllers: tuple[ControllerSpec, ...] = ()
     fail_mode: str | None = None            # "standalone" (the default when unset) or "secure"
     protocols: tuple[str, ...] = ()         # allowed OpenFlow versions ("OpenFlow13"...); empty: 1.0 to 1.5
+    #: Flow_Table rows: (table id, name, flow_limit, overflow_policy is "evict").
+    flow_tables: tuple[tuple[int, str | None, int | None, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ def desired_state(idl: Any) -> Desired:
     if not roots:
         return Desired(None, 0, 0, DEFAULT_STATS_INTERVAL, ())
     root = roots[0]
-    by_uuid = {t: {r.uuid: r for r in idl.rows(t)} for t in ("Bridge", "Port", "Interface", "Controller")}
+    by_uuid = {t: {r.uuid: r for r in idl.rows(t)}
+               for t in ("Bridge", "Port", "Interface", "Controller", "Flow_Table")}
     try:
         interval = max(MIN_STATS_INTERVAL, int(root["other_config"].get("stats-update-interval", "5000")) / 1000)
     except ValueError:
@@ -135,9 +138,18 @@ def desired_state(idl: Any) -> Desired:
                                   tuple(sorted(ifaces, key=lambda s: s.name)),
                                   br["other_config"].get("datapath-id"),
                                   tuple(sorted(controllers, key=lambda c: c.target)), br["fail_mode"],
-                                  tuple(sorted(br["protocols"]))))
+                                  tuple(sorted(br["protocols"])), _flow_tables(br, by_uuid["Flow_Table"])))
     return Desired(root.uuid, root["next_cfg"], root["cur_cfg"], interval,
                    tuple(sorted(bridges, key=lambda b: b.name)))
+
+
+def _flow_tables(br: Any, rows: dict[str, Any]) -> tuple[tuple[int, str | None, int | None, bool], ...]:
+    out = []
+    for table_id, uuid in sorted(br["flow_tables"].items()):
+        ft = rows.get(uuid)
+        if ft is not None and 0 <= table_id < 254:
+            out.append((table_id, ft["name"], ft["flow_limit"], ft["overflow_policy"] == "evict"))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -170,9 +182,21 @@ class Bridge:
     controllers: tuple[ControllerSpec, ...] | None = None
     fail_mode: str | None = None
     protocols: tuple[str, ...] = ()
+    flow_tables: tuple[tuple[int, str | None, int | None, bool], ...] = ()
 
     def __post_init__(self) -> None:
         self.ofproto = OFProto(self.name)
+
+    def configure_tables(self, rows: tuple[tuple[int, str | None, int | None, bool], ...]) -> None:
+        """Apply the bridge's Flow_Table rows (name, flow_limit, overflow_policy); a table whose row went away
+        gets the defaults back."""
+        wanted = {r[0]: r for r in rows}
+        for table_id, *_ in self.flow_tables:
+            if table_id not in wanted:
+                self.ofproto.tables.configure(table_id, name=None, flow_limit=None, evict=False)
+        for table_id, name, limit, evict in rows:
+            self.ofproto.tables.configure(table_id, name=name, flow_limit=limit, evict=evict)
+        self.flow_tables = rows
 
     def sync_ofproto(self) -> None:
         """Tell the OpenFlow switch the datapath id and which ports exist, with their state."""
@@ -267,6 +291,8 @@ class Switch:
             br.datapath_id_config = spec.datapath_id_config
             self._reconfigure_bridge(br, spec, claimed)
             br.sync_ofproto()
+            if br.flow_tables != spec.flow_tables:
+                br.configure_tables(spec.flow_tables)
             if (br.controllers, br.fail_mode, br.protocols) != (spec.controllers, spec.fail_mode, spec.protocols):
                 br.controllers, br.fail_mode, br.protocols = spec.controllers, spec.fail_mode, spec.protocols
                 for cb in self.bridge_reconfigured:
@@ -485,7 +511,8 @@ def _to_json(v: Any) -> Any:
 MONITORED: dict[str, list[str] | None] = {
     "Open_vSwitch": ["bridges", "next_cfg", "cur_cfg", "other_config", "datapath_types", "iface_types"],
     "Bridge": ["name", "ports", "datapath_type", "other_config", "datapath_id", "controller", "fail_mode",
-               "protocols"],
+               "protocols", "flow_tables"],
+    "Flow_Table": ["name", "flow_limit", "overflow_policy"],
     "Controller": ["target", "connection_mode", "max_backoff", "inactivity_probe", "enable_async_messages",
                    "is_connected", "role", "status"],
     "Port": ["name", "interfaces"],

@@ -265,3 +265,65 @@ def test_packet_out_and_errors(switches: dict[str, tuple[str, str]]) -> None:
     both(switches, "-O", "OpenFlow13", "packet-out", "TARGET", f"in_port=1 packet={pkt} actions=group:55")
     both(switches, "-O", "OpenFlow15", "packet-out", "TARGET", f"in_port=LOCAL packet={pkt} actions=ALL")
     both(switches, "-O", "OpenFlow13", "add-flow", "TARGET", "actions=meter:5")
+
+
+def _vsctl_both(switches: dict[str, tuple[str, str]], *args: str) -> dict[str, str]:
+    out = {}
+    for name, (mgmt, _) in switches.items():
+        db = "unix:" + os.path.join(os.path.dirname(mgmt[5:]), "db.sock")
+        r = subprocess.run(["ovs-vsctl", f"--db={db}", "--timeout=10", *args], capture_output=True, text=True,
+                           timeout=20, check=True)
+        out[name] = r.stdout
+    return out
+
+
+def test_fail_mode_and_default_flow(switches: dict[str, tuple[str, str]]) -> None:
+    """A bridge without controllers has priority=0 actions=NORMAL unless secure; adding the first active
+    controller or removing the last flushes the tables."""
+    try:
+        both(switches, "add-flow", "TARGET", "priority=5,actions=drop")
+        both(switches, "--no-stats", "dump-flows", "TARGET")
+        _vsctl_both(switches, "set-fail-mode", "br0", "secure")
+        both(switches, "--no-stats", "dump-flows", "TARGET")
+        _vsctl_both(switches, "del-fail-mode", "br0")
+        both(switches, "--no-stats", "dump-flows", "TARGET")
+        port = _free_port()   # Nobody listens there: the controller stays in back-off.
+        for sw in ("ovs", "pyvs"):
+            p = switches[sw][1].rsplit(":", 1)[1]
+            _vsctl_both({sw: switches[sw]}, "set-controller", "br0", f"ptcp:{p}:127.0.0.1",
+                        f"tcp:127.0.0.1:{port}")
+        both(switches, "--no-stats", "dump-flows", "TARGET")
+        deadline = time.monotonic() + 10
+        while True:
+            status = _vsctl_both(switches, "--columns=target,is_connected,status", "find", "controller",
+                                 f"target=\"tcp:127.0.0.1:{port}\"")
+            if all("BACKOFF" in s for s in status.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status["pyvs"] == status["ovs"]
+        assert 'last_error="Connection refused"' in status["pyvs"] and "is_connected        : false" in status["pyvs"]
+        for sw in ("ovs", "pyvs"):
+            p = switches[sw][1].rsplit(":", 1)[1]
+            _vsctl_both({sw: switches[sw]}, "set-controller", "br0", f"ptcp:{p}:127.0.0.1")
+        both(switches, "--no-stats", "dump-flows", "TARGET")
+    finally:
+        for sw in ("ovs", "pyvs"):
+            p = switches[sw][1].rsplit(":", 1)[1]
+            _vsctl_both({sw: switches[sw]}, "set-controller", "br0", f"ptcp:{p}:127.0.0.1")
+
+
+def test_flow_table_rows(switches: dict[str, tuple[str, str]]) -> None:
+    """Flow_Table rows name and limit tables, as dump-tables and table features show."""
+    _vsctl_both(switches, "--", "--id=@ft", "create", "Flow_Table", "name=sixteen", "flow_limit=16", "--",
+                "set", "bridge", "br0", "flow_tables:1=@ft")
+    try:
+        for version in ("OpenFlow10", "OpenFlow12", "OpenFlow13"):
+            both(switches, "-O", version, "dump-tables", "TARGET")
+        both(switches, "-O", "OpenFlow15", "dump-table-features", "TARGET")
+        both(switches, "-O", "OpenFlow13", "add-flow", "TARGET", "table=sixteen,priority=1,actions=drop")
+        for i in range(16):
+            both(switches, "-O", "OpenFlow13", "add-flow", "TARGET", f"table=1,priority={i + 2},actions=drop")
+        both(switches, "-O", "OpenFlow13", "del-flows", "TARGET", "table=1")
+    finally:
+        _vsctl_both(switches, "clear", "bridge", "br0", "flow_tables")
+    both(switches, "-O", "OpenFlow13", "dump-tables", "TARGET")
