@@ -4,7 +4,8 @@
 ``ConnSet`` (``handler``) under the switch lock.  What Open vSwitch users expect:
 
 * ``RUNDIR/BRIDGE.mgmt`` is always open: a passive Unix socket for ``ovs-ofctl``/``pyvs-ofctl``, whose
-  connections are *service* connections.
+  connections are *service* connections.  ``RUNDIR/BRIDGE.snoop`` is too: what connects there (``ovs-ofctl
+  snoop BRIDGE``) gets a copy of every message the bridge sends to or receives from its primary controllers.
 * The bridge's ``Controller`` rows: active targets (``tcp:IP[:PORT]``, ``unix:PATH``) are *primary*
   connections that reconnect with exponential back-off (``max_backoff``, 8 s by default) and send inactivity
   probes (``inactivity_probe``, 5 s by default; 0 disables them); passive ones (``ptcp:PORT[:IP]``,
@@ -73,11 +74,16 @@ class ConnManager:
         self.lock = lock
         self.loop = loop
         self.mgmt: vconn.Listener | None = None
+        #: ``BRIDGE.snoop``: its connections get a copy of every message exchanged with the controllers.
+        self.snoop: vconn.Listener | None = None
+        self.snoopers: list[vconn.Connection] = []
         self.controllers: dict[str, _Controller] = {}
         self.versions = vconn.ALL_VERSIONS
         self.fail_mode: str | None = None
         self.had_primary: bool | None = None
         self._loop_thread = threading.get_ident()
+        #: Called when a controller connects, disconnects or changes role (the daemon writes the status then).
+        self.on_change: Callable[[], None] = lambda: None
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -85,7 +91,19 @@ class ConnManager:
     def mgmt_path(self) -> str:
         return os.path.join(self.rundir, f"{self.bridge}.mgmt")
 
+    @property
+    def snoop_path(self) -> str:
+        return os.path.join(self.rundir, f"{self.bridge}.snoop")
+
     async def start(self) -> None:
+        if self.snoop is None:
+            self.snoop = vconn.Listener(f"punix:{self.snoop_path}", self._snooper, self.versions,
+                                        handler=lambda conn, data: None, log_prefix=f"{self.bridge}<->")
+            try:
+                await self.snoop.start()
+            except OSError as e:
+                log.error("%s: cannot listen on %s: %s", self.bridge, self.snoop_path, e)
+                self.snoop = None
         self.mgmt = vconn.Listener(f"punix:{self.mgmt_path}", self._accepted(SERVICE, None), self.versions,
                                    handler=self._received, log_prefix=f"{self.bridge}<->")
         try:
@@ -101,6 +119,9 @@ class ConnManager:
         if self.mgmt is not None:
             await self.mgmt.close()
             self.mgmt = None
+        if self.snoop is not None:
+            await self.snoop.close()
+            self.snoop = None
 
     async def configure(self, controllers: tuple[Any, ...], fail_mode: str | None,
                         protocols: tuple[str, ...]) -> None:
@@ -149,10 +170,14 @@ class ConnManager:
         rc = Reconnector(spec.target, self.versions, name=f"{self.bridge}<->{spec.target}", probe_interval=probe,
                          max_backoff=backoff, handler=self._received,
                          on_connect=self._accepted(PRIMARY, holder),
-                         on_disconnect=lambda r: self._update_default_flow())
+                         on_disconnect=self._disconnected)
         holder.endpoint = rc
         rc.start()
         return holder
+
+    def _disconnected(self, rc: Reconnector) -> None:
+        self._update_default_flow()
+        self.on_change()
 
     async def _stop(self, c: _Controller) -> None:
         with self.lock:
@@ -166,7 +191,7 @@ class ConnManager:
     def _accepted(self, kind: str, holder: _Controller | None) -> Callable[[vconn.Connection], None]:
         def accepted(conn: vconn.Connection) -> None:
             assert conn.version is not None
-            oc = OFConn(conn.name, kind, conn.version, self._sender(conn))
+            oc = OFConn(conn.name, kind, conn.version, self._sender(conn, kind))
             conn.ofconn = oc  # type: ignore[attr-defined]
             with self.lock:
                 self.connset.add(oc)
@@ -181,24 +206,48 @@ class ConnManager:
 
             conn.add_close_callback(closed)
             log.info("%s: %s: connected (OpenFlow 1.%d)", self.bridge, conn.name, conn.version - 1)
+            self.on_change()
+            for data in getattr(conn, "pending", []):
+                self._received(conn, data)
+            conn.pending = []  # type: ignore[attr-defined]
         return accepted
 
-    def _sender(self, conn: vconn.Connection) -> Callable[[bytes], None]:
+    def _snooper(self, conn: vconn.Connection) -> None:
+        self.snoopers.append(conn)
+        conn.add_close_callback(lambda c: self.snoopers.remove(c) if c in self.snoopers else None)
+
+    def _copy_to_snoopers(self, data: bytes) -> None:
+        for s in list(self.snoopers):
+            if not s.closed:
+                s.send(data)
+
+    def _sender(self, conn: vconn.Connection, kind: str) -> Callable[[bytes], None]:
         loop = self.loop
         owner = self._loop_thread
+        snooped = kind == PRIMARY
+
+        def deliver(data: bytes) -> None:
+            if not conn.closed:
+                conn.send(data)
+                if snooped and self.snoopers:
+                    self._copy_to_snoopers(data)
 
         def send(data: bytes) -> None:
             if threading.get_ident() == owner:
-                if not conn.closed:
-                    conn.send(data)
+                deliver(data)
             else:
-                loop.call_soon_threadsafe(lambda: None if conn.closed else conn.send(data))
+                loop.call_soon_threadsafe(deliver, data)
         return send
 
     def _received(self, conn: vconn.Connection, data: bytes) -> None:
         oc = getattr(conn, "ofconn", None)
         if oc is None:
+            # An active connection can deliver messages between negotiation and the reconnector's
+            # on_connect: keep them for then.
+            conn.pending = [*getattr(conn, "pending", []), data]  # type: ignore[attr-defined]
             return
+        if oc.kind == PRIMARY and self.snoopers:
+            self._copy_to_snoopers(data)
         with self.lock:
             self.connset.receive(oc, data)
 

@@ -158,6 +158,7 @@ class ConnSet:
         self.conns: list[OFConn] = []
         self.master_generation: int | None = None
         self.execute_packet_out: Callable[[OFProto, PK.PacketOut, OFConn], None] | None = None
+        self.on_role_change: Callable[[], None] = lambda: None
         self.handlers: dict[str, Callable[[OFConn, M.Msg], None]] = {
             "HELLO": _ignore,
             "ECHO_REQUEST": self._echo_request,
@@ -317,6 +318,7 @@ class ConnSet:
                         other.role = ROLE_SLAVE
                         self._send_role_status(other)
             conn.role = role
+            self.on_role_change()
         reply = SW.Role(_ROLES.index(conn.role), self.master_generation)
         conn.send(SW.encode_role(reply, conn.version, msg.xid, reply=True, nx=msg.raw.family == "NXT"))
 

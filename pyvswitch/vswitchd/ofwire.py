@@ -58,6 +58,7 @@ class OpenFlowWiring:
         br.ofproto.port_stats = lambda port_no: _port_stats(br, port_no)
         self.connsets[br.name] = cs
         mgr = ConnManager(br.name, cs, self.rundir, self.switch.lock, self.loop)
+        mgr.on_change = cs.on_role_change = self.switch.dirty.set
         self.managers[br.name] = mgr
         self._schedule(mgr.start)
 

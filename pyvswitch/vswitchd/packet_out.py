@@ -55,7 +55,7 @@ def execute_packet_out(br: Bridge, connset: Any, ofproto: OFProto, po: PK.Packet
                 reason = PK.OFPR_PACKET_OUT if ctl is None or ctl.reason == "action" else \
                     AM.PACKET_IN_REASONS.index(ctl.reason)
                 key = extract(po.packet, in_port)
-                pin = PK.PacketIn(po.packet, reason=reason, table_id=0xFF, cookie=PK.NO_COOKIE,
+                pin = PK.PacketIn(po.packet, reason=reason, table_id=0, cookie=PK.NO_COOKIE,
                                   metadata=PK.flow_metadata(key), tun_md=po.tun_md,
                                   userdata=ctl.userdata if ctl is not None else b"")
                 n += connset.send_packet_in(pin, max_len, ctl.controller_id if ctl is not None else 0)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -327,3 +328,29 @@ def test_flow_table_rows(switches: dict[str, tuple[str, str]]) -> None:
     finally:
         _vsctl_both(switches, "clear", "bridge", "br0", "flow_tables")
     both(switches, "-O", "OpenFlow13", "dump-tables", "TARGET")
+
+
+@pytest.mark.parametrize("version", ["OpenFlow10", "OpenFlow13", "OpenFlow14"])
+def test_monitor(switches: dict[str, tuple[str, str]], version: str, tmp_path: Any) -> None:
+    """ovs-ofctl monitor with flow monitoring and packet-ins: the same updates from both switches."""
+    outputs = {}
+    procs = {}
+    env = dict(os.environ, OVS_RUNDIR=str(tmp_path))   # Where monitor puts its control socket.
+    for name, (mgmt, _) in switches.items():
+        procs[name] = subprocess.Popen(["ovs-ofctl", "-O", version, "monitor", mgmt, "65534", "watch:"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        time.sleep(1.0)
+        pkt = "ffffffffffff000000000001080600010800060400010000000000010a000001000000000000" + "0a000002"
+        for args in (["add-flow", "TARGET", "priority=7,in_port=1,actions=output:2"],
+                     ["mod-flows", "TARGET", "in_port=1,actions=output:1"],
+                     ["del-flows", "TARGET", "in_port=1"],
+                     ["packet-out", "TARGET", f"in_port=1 packet={pkt} actions=controller"]):
+            both(switches, *args)
+        time.sleep(1.0)
+    finally:
+        for name, p in procs.items():
+            p.terminate()
+            outputs[name] = _norm(p.communicate(timeout=10)[0])
+    assert outputs["pyvs"] == outputs["ovs"], f"--- Open vSwitch:\n{outputs['ovs']}\n--- pyvswitch:\n{outputs['pyvs']}"
+    assert "ADDED" in outputs["pyvs"] and "DELETED" in outputs["pyvs"] and "PACKET_IN" in outputs["pyvs"]
