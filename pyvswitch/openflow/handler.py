@@ -206,6 +206,7 @@ class ConnSet:
             "TLV_TABLE_REQUEST": self._tlv_request,
             "FLOW_MONITOR_STATS_REQUEST": self._monitor_request,
             "FLOW_MONITOR_CANCEL": self._monitor_cancel,
+            "NXT_RESUME": self._resume,
         }
         ofproto.on_flow_removed.append(self._flow_removed)
         ofproto.on_port_change.append(self._port_changed)
@@ -526,6 +527,12 @@ class ConnSet:
         self._check_references(po.actions)
         if self.execute_packet_out is not None:
             self.execute_packet_out(self.ofproto, po, conn)
+
+    def _resume(self, conn: OFConn, msg: M.Msg) -> None:
+        """A continuation this switch did not make (it makes none before its datapath exists: ``controller(pause)``
+        starts there) is stale, as Open vSwitch answers for another bridge's."""
+        PK.decode_resume(msg)
+        raise OFError("NXR_STALE", "no paused translation to resume")
 
     # -- bundles --------------------------------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ class OpenFlowWiring:
         switch.bridge_removed.append(self._removed)
         switch.bridge_reconfigured.append(self._reconfigured)
         switch.controller_status = self._status
+        # Created in the loop's thread (the daemon builds the wiring in its event loop).
+        self._expirer = loop.create_task(self._expire_loop())
 
     def _schedule(self, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` in the loop after everything scheduled before it."""
@@ -74,11 +76,28 @@ class OpenFlowWiring:
             controllers, fail_mode, protocols = br.controllers, br.fail_mode, br.protocols
             self._schedule(lambda: mgr.configure(controllers, fail_mode, protocols))
 
+    async def _expire_loop(self) -> None:
+        """Remove flows whose idle or hard timeout passed (flow-removed messages follow), every 100 ms at most
+        and as soon as the next timeout falls due, like Open vSwitch's once-per-main-loop expiry."""
+        while True:
+            delay = 1.0
+            with self.switch.lock:
+                for br in list(self.switch.bridges.values()):
+                    try:
+                        br.ofproto.expire()
+                    except Exception:
+                        log.exception("%s: expiring flows failed", br.name)
+                    nxt = br.ofproto.tables.next_expiry()
+                    if nxt is not None:
+                        delay = min(delay, max(0.1, nxt - br.ofproto.tables.clock.now()))
+            await asyncio.sleep(delay)
+
     def _status(self, br: Bridge) -> dict[str, dict[str, Any]]:
         mgr = self.managers.get(br.name)
         return {} if mgr is None else mgr.status()
 
     async def close(self) -> None:
+        self._expirer.cancel()
         if self._chain is not None:
             await asyncio.gather(self._chain, return_exceptions=True)
         for mgr in list(self.managers.values()):

@@ -159,3 +159,25 @@ def test_snoop_sees_controller_traffic_and_reconnection(switch: Switchd, tmp_pat
         c.close()
     assert "OFPT_FEATURES_REQUEST (OF1.3) (xid=0x42)" in out, out
     assert "OFPT_FEATURES_REPLY (OF1.3) (xid=0x42): dpid:" in out, out
+
+
+def test_timeouts_send_flow_removed(switch: Switchd) -> None:
+    c = Controller()
+    try:
+        switch.vsctl("set-controller", "br0", f"tcp:127.0.0.1:{c.port}")
+        c.accept()
+        fm = encode_flow_mod(FMT.parse_flow_mod("priority=9,hard_timeout=1,send_flow_rem,actions=drop").fm,
+                             Proto.OF13_OXM, 0x30)
+        c.transact(fm + M.encode("OFPT11_BARRIER_REQUEST", 4, b"", 0x31), 21)
+        start = time.monotonic()
+        removed = c.recv_type(11)
+        elapsed = time.monotonic() - start
+        text = subprocess.run(["ovs-ofctl", "ofp-print", removed.hex()], capture_output=True, text=True,
+                              check=True).stdout
+        assert "OFPT_FLOW_REMOVED (OF1.3)" in text and "priority=9" in text and "reason=hard" in text, text
+        assert 0.5 < elapsed < 3.0
+        out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", f"unix:{switch.rundir}/br0.mgmt"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "priority=9" not in out
+    finally:
+        c.close()
