@@ -19,7 +19,12 @@ Modules, lowest first:
     ``encode_flow_mod(fm, proto, xid)`` and ``decode_flow_mod(data)``: ``OFPT_FLOW_MOD`` (1.0 to 1.5) and
     ``NXT_FLOW_MOD``, in every protocol variant of ``pyvswitch.flow.protocols.Proto``.
 
-Why not os-ken's parsers: docs/openflow-codec.md.
+The rest of the protocol, one module per family (docs/openflow.md has the map): ``ofp_msgs`` (framing of every
+message kind, HELLO, errors), ``ofp_switch``, ``ofp_port``, ``ofp_packet``, ``ofp_flow_stats``, ``ofp_group``,
+``ofp_meter``, ``ofp_monitor``, ``ofp_bundle``, ``ofp_tlv``, ``ofp_tables``; connections in ``vconn`` and
+``rconn``; the switch side in ``handler`` (one bridge's messages) and ``connmgr`` (its sockets and controllers).
+
+Why not os-ken's parsers: docs/openflow-codec.md and docs/openflow.md.
 """
 
 from __future__ import annotations
