@@ -4,38 +4,51 @@ Usage: ``pyvs-ofctl [OPTIONS] COMMAND [ARG...]``.  Arguments, output and exit co
 scripts written for one work with the other; errors print ``pyvs-ofctl: MESSAGE`` on stderr and exit 1.
 
 Commands are registered in ``COMMANDS`` (name -> minimum and maximum argument counts and a handler), like
-ovs-ofctl's command table, so that the commands that talk to a switch (``add-flow``, ``dump-flows`` ...) can be
-added next to the offline ones implemented now:
+ovs-ofctl's command table.  The commands that talk to a switch (``show``, ``add-flow``, ``dump-flows``,
+``add-group``, ``add-meter``, ``monitor`` ...) are in ``pyvswitch.cli.ofctl_switch``; the offline ones are here:
 
 * ``parse-flow FLOW``: parse one flow as ``add-flow`` would, print the usable protocols, the protocol chosen
   among those allowed (``-O``, default OpenFlow 1.0), and the flow_mod message as received.
 * ``parse-flows FILE``: the same for every flow in FILE (``-`` for stdin), all sent in one protocol.
 
-Options: ``-O``/``--protocols VERSION[,VERSION]...``, ``-F``/``--flow-format FORMAT[,FORMAT]...``,
-``-h``/``--help``, ``-V``/``--version``.  Options may follow the command, as with GNU getopt.
+Options: ``-O``/``--protocols VERSION[,VERSION]...``, ``-F``/``--flow-format FORMAT[,FORMAT]...``, ``--strict``,
+``--readd``, ``--bundle``, ``--names``/``--no-names``, ``--stats``/``--no-stats``, ``--sort[=FIELD]``,
+``--rsort[=FIELD]``, ``-t``/``--timeout SECS``, ``-m``/``--more``, ``-h``/``--help``, ``-V``/``--version``.
+Options may follow the command, as with GNU getopt.
 
 ``run(argv, stdout, stderr)`` runs the tool in process (tests use it); ``main()`` is the console entry point.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from pyvswitch import openflow
+from pyvswitch.cli import ofctl_switch as OS
 from pyvswitch.flow.protocols import Proto
 from pyvswitch.ofproto import flow_mod_text as FMT
 from pyvswitch.openflow.ofp_print import parse_flow_lines
 from pyvswitch.util import vlog
 
 PROGRAM = "pyvs-ofctl"
+ALARM_EXIT = 142  # what run() returns when --timeout expires (128 + SIGALRM)
 VERSION = "0.1.0"
 
 
 class Fatal(Exception):
-    """An error that ends the program: printed as ``pyvs-ofctl: MESSAGE``, exit status 1."""
+    """An error that ends the program: printed as ``pyvs-ofctl: MESSAGE`` (nothing when empty), exit status
+    ``code`` (1 unless told)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -47,6 +60,14 @@ class Context:
     stderr: TextIO
     versions: set[int] = field(default_factory=set)
     flow_formats: Proto | None = None
+    strict: bool = False
+    readd: bool = False
+    names: bool | None = None          # --names / --no-names; None: ovs-ofctl's default
+    no_stats: bool = False
+    sort: list[tuple[str | None, bool]] = field(default_factory=list)   # (field or None, reverse)
+    bundle: bool = False
+    timeout: float | None = None
+    more: int = 0
 
     def allowed_protocols(self) -> Proto:
         try:
@@ -109,9 +130,19 @@ def cmd_parse_flows(ctx: Context) -> None:
     _emit(ctx, FMT.run_parse_flows(lines, allowed, file_name=name, line_numbers=numbers, print_flow_mod=parse_flow_lines))
 
 
+def _switch_handler(sc: OS.SwitchCommand) -> Callable[[Context], None]:
+    def handler(ctx: Context) -> None:
+        try:
+            sc.handler(OS.Session(ctx), ctx.args)
+        except OS.SwitchFatal as e:
+            raise Fatal(e.message or "", e.code) from None
+    return handler
+
+
 COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("parse-flow", "parse-flow FLOW", 1, 1, cmd_parse_flow),
     Command("parse-flows", "parse-flows FILE", 1, 1, cmd_parse_flows),
+    *[Command(sc.name, sc.usage, sc.min_args, sc.max_args, _switch_handler(sc)) for sc in OS.COMMANDS],
 ]}
 
 
@@ -119,13 +150,28 @@ def usage() -> str:
     lines = [f"{PROGRAM}: OpenFlow switch management utility",
              f"usage: {PROGRAM} [OPTIONS] COMMAND [ARG...]",
              "",
-             "Other commands:"]
-    for c in COMMANDS.values():
-        lines.append(f"  {c.usage:<28}print the flow_mod(s) {PROGRAM} would send")
+             "For SWITCH, give a bridge name (its socket RUNDIR/BRIDGE.mgmt, RUNDIR from $PYVS_RUNDIR or",
+             "/var/run/pyvswitch), a socket file, or an OpenFlow address (unix:PATH, tcp:IP[:PORT]).",
+             "",
+             "Switch commands:"]
+    for sc in OS.COMMANDS:
+        lines.append(f"  {sc.usage}")
+    lines += ["",
+              "Other commands:"]
+    for name in ("parse-flow", "parse-flows"):
+        lines.append(f"  {COMMANDS[name].usage:<28}print the flow_mod(s) {PROGRAM} would send")
     lines += ["",
               "Options:",
               "  -O, --protocols=LIST        allow these OpenFlow versions (default: OpenFlow10)",
               "  -F, --flow-format=FORMAT    force particular flow format(s)",
+              "  --strict                    use strict match for flow commands",
+              "  --readd                     replace-flows: re-add every flow, changed or not",
+              "  --bundle                    send flow and group changes in one atomic bundle",
+              "  --names, --no-names         accept (and show) port and table names, or not",
+              "  --stats, --no-stats         dump-flows: show (or omit) statistics",
+              "  --sort[=FIELD], --rsort[=FIELD]  dump-flows: sort by FIELD (default: priority)",
+              "  -t, --timeout=SECS          give up after SECS seconds",
+              "  -m, --more                  accepted for compatibility (output unchanged)",
               "  -h, --help                  display this help message",
               "  -V, --version               display version information"]
     return "\n".join(lines) + "\n"
@@ -133,7 +179,9 @@ def usage() -> str:
 
 _LONG_WITH_ARG = {"protocols": "O", "flow-format": "F", "timeout": "t"}
 _LONG_NO_ARG = {"help": "h", "version": "V", "more": "m", "strict": "strict", "names": "names",
-                "no-names": "no-names", "stats": "stats", "no-stats": "no-stats", "readd": "readd"}
+                "no-names": "no-names", "stats": "stats", "no-stats": "no-stats", "readd": "readd",
+                "bundle": "bundle"}
+_LONG_OPTIONAL_ARG = {"sort": "sort", "rsort": "rsort"}
 _SHORT_WITH_ARG = set("OFt")
 _SHORT_NO_ARG = set("hVm")
 
@@ -150,7 +198,8 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str | None]], list[str]]:
             break
         if a.startswith("--"):
             name, eq, val = a[2:].partition("=")
-            matches = [n for n in list(_LONG_WITH_ARG) + list(_LONG_NO_ARG) if n.startswith(name)]
+            matches = [n for n in list(_LONG_WITH_ARG) + list(_LONG_NO_ARG) + list(_LONG_OPTIONAL_ARG)
+                       if n.startswith(name)]
             exact = [n for n in matches if n == name]
             if exact:
                 matches = exact
@@ -166,6 +215,8 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str | None]], list[str]]:
                         raise Fatal(f"option '--{name}' requires an argument")
                     val = argv[i]
                 opts.append((_LONG_WITH_ARG[name], val))
+            elif name in _LONG_OPTIONAL_ARG:
+                opts.append((_LONG_OPTIONAL_ARG[name], val if eq else None))
             else:
                 if eq:
                     raise Fatal(f"option '--{name}' doesn't allow an argument")
@@ -200,8 +251,35 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     vlog.set_sink(stderr)
     FMT.reset_process_state()
     openflow.reset_process_state()
-    with vlog.bridge_logging():
+    with vlog.bridge_logging(), _ovs_module_names():
         return _run(argv, stdout, stderr, saved_sink)
+
+
+# Loggers of the codec and connection modules, and the Open vSwitch module each one stands for in log lines.
+_OVS_MODULES = {"pyvswitch.vconn": "vconn", "pyvswitch.vconn_stream": "vconn_stream",
+                "pyvswitch.ofp_msgs": "ofp_msgs"}
+
+
+class _RenameRecord(logging.Filter):
+    """Gives a record the name of the Open vSwitch module its logger stands for (``vconn``, not
+    ``pyvswitch.vconn``), so that log lines read as ovs-ofctl's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.name = _OVS_MODULES.get(record.name, record.name)
+        return True
+
+
+@contextlib.contextmanager
+def _ovs_module_names() -> Iterator[None]:
+    rename = _RenameRecord()
+    loggers = [logging.getLogger(name) for name in _OVS_MODULES]
+    for lg in loggers:
+        lg.addFilter(rename)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(rename)
 
 
 def _run(argv: list[str], stdout: TextIO, stderr: TextIO, saved_sink: object) -> int:
@@ -209,6 +287,8 @@ def _run(argv: list[str], stdout: TextIO, stderr: TextIO, saved_sink: object) ->
         opts, args = _getopt(argv)
         versions: set[int] = set()
         flow_formats: Proto | None = None
+        extra: dict[str, object] = {}
+        sort: list[tuple[str | None, bool]] = []
         for opt, val in opts:
             if opt == "h":
                 stdout.write(usage())
@@ -227,6 +307,34 @@ def _run(argv: list[str], stdout: TextIO, stderr: TextIO, saved_sink: object) ->
                     flow_formats = FMT.protocols_from_string(val)
             except FMT.FlowModParseError as e:
                 raise Fatal(str(e)) from None
+            if opt in ("strict", "readd", "bundle"):
+                extra[opt] = True
+            elif opt == "names":
+                extra["names"] = True
+            elif opt == "no-names":
+                extra["names"] = False
+            elif opt == "no-stats":
+                extra["no_stats"] = True
+            elif opt == "stats":
+                extra["no_stats"] = False
+            elif opt == "m":
+                extra["more"] = int(extra.get("more", 0)) + 1  # type: ignore[call-overload]
+            elif opt in ("sort", "rsort"):
+                # ovs-ofctl checks the field while reading its options, before anything else.
+                if val is not None and val != "priority":
+                    from pyvswitch.flow import fields as F
+                    if val not in F.BY_NAME:
+                        raise Fatal(f"{val}: unknown field name")
+                sort.append((val, opt == "rsort"))
+            elif opt == "t":
+                assert val is not None
+                try:
+                    secs = int(val)
+                except ValueError:
+                    secs = 0
+                if secs <= 0:
+                    raise Fatal(f"value {val} on -t or --timeout is invalid")
+                extra["timeout"] = float(secs)
         if not args:
             raise Fatal("missing command name; use --help for help")
         cmd = COMMANDS.get(args[0])
@@ -237,12 +345,16 @@ def _run(argv: list[str], stdout: TextIO, stderr: TextIO, saved_sink: object) ->
             raise Fatal(f"'{cmd.name}' command requires at least {cmd.min_args} arguments")
         if n > cmd.max_args:
             raise Fatal(f"'{cmd.name}' command takes at most {cmd.max_args} arguments")
-        cmd.handler(Context(args[1:], stdout, stderr, versions, flow_formats))
+        ctx = Context(args[1:], stdout, stderr, versions, flow_formats, sort=sort)
+        for key, value in extra.items():
+            setattr(ctx, key, value)
+        cmd.handler(ctx)
         return 0
     except Fatal as e:
         stdout.flush()
-        stderr.write(f"{PROGRAM}: {e}\n")
-        return 1
+        if str(e):
+            stderr.write(f"{PROGRAM}: {e}\n")
+        return e.code
     except Exception as e:  # noqa: BLE001 - a bug must still end in a one-line error, not a traceback
         stdout.flush()
         stderr.write(f"{PROGRAM}: internal error: {type(e).__name__}: {e}\n")
@@ -259,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         rc = 1
     except KeyboardInterrupt:
         rc = 130
+    if rc == ALARM_EXIT:
+        # --timeout expired: end as ovs-ofctl does, killed by SIGALRM.
+        sys.stderr.flush()
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGALRM)
     return rc
 
 

@@ -28,7 +28,11 @@ gave none), ``parse_value`` returns None instead of an all-ones mask.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import re
 import socket
+from collections.abc import Iterator, Mapping
 
 from pyvswitch.flow.fields import Field, Format
 from pyvswitch.util import vlog
@@ -500,9 +504,40 @@ def parse_port(text: str) -> int | None:
     return None
 
 
+_PORT_NAME_MAP: contextvars.ContextVar[Mapping[int, str] | None] = contextvars.ContextVar("port_names",
+                                                                                         default=None)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@contextlib.contextmanager
+def port_names(names: Mapping[int, str] | None) -> Iterator[None]:
+    """Within the block, ``format_port`` prints ports by their names in ``names`` (ovs-ofctl ``--names``)."""
+    token = _PORT_NAME_MAP.set(names)
+    try:
+        yield
+    finally:
+        _PORT_NAME_MAP.reset(token)
+
+
 def format_port(port: int) -> str:
-    """A 16-bit port as ovs-ofctl prints it: a reserved name or the decimal number."""
-    return PORT_NAMES.get(port, str(port))
+    """A 16-bit port as ovs-ofctl prints it: a reserved name, the port's name under ``port_names`` (quoted when
+    it would not read back as a name: a number, a reserved word or special characters), or the number."""
+    reserved = PORT_NAMES.get(port)
+    if reserved is not None:
+        return reserved
+    names = _PORT_NAME_MAP.get()
+    if names:
+        name = names.get(port)
+        if name is not None:
+            if _PLAIN_NAME.fullmatch(name) and not name.isdigit() and name.upper() not in PORT_NUMBERS:
+                return name
+            return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(port)
+
+
+def port_names_active() -> bool:
+    """Whether ``format_port`` is printing names now."""
+    return bool(_PORT_NAME_MAP.get())
 
 
 def _parse_flags_text(s: str, name_of, field_name: str, allowed: int) -> tuple[int, int]:

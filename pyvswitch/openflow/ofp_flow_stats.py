@@ -630,9 +630,12 @@ def format_flow_stats(fs: FlowStats, *, no_stats: bool = False, names: dict[int,
     of a dump-flows line unless ``leading_space`` is false:
     `` cookie=0x0, duration=1.234s, table=0, n_packets=0, n_bytes=0, idle_timeout=10, idle_age=3,
     priority=100,in_port=1 actions=output:2``.  ``no_stats`` is ``--no-stats``: no cookie (unless set), duration,
-    table (unless not 0), counters or ages.  ``names`` (port number -> name) is accepted for ``--names`` but port
-    names are not substituted yet: the text is that of ``--no-names``."""
-    del names
+    table (unless not 0), counters or ages.  ``names`` (port number -> name) prints ports by name (``--names``)."""
+    with V.port_names(names):
+        return _format_flow_stats(fs, no_stats, leading_space)
+
+
+def _format_flow_stats(fs: FlowStats, no_stats: bool, leading_space: bool) -> str:
     show = not no_stats
     s = ""
     if show or fs.cookie:

@@ -165,7 +165,7 @@ class Output(Action):
 
     def fmt(self) -> str:
         if self.port < lex.OFPP_MAX:
-            return f"output:{self.port}"
+            return f"output:{format_port(self.port)}"
         if self.port == lex.OFPP_CONTROLLER:
             return f"CONTROLLER:{self.max_len}"
         return format_port(self.port)
