@@ -927,9 +927,8 @@ class _Decoder:
                     _log.info_rl(_rl, f"{raw.name} is deprecated in OpenFlow1{self.v - 1} ({raw.deprecation})")
                 out.extend(raw.decode(self, data[pos:pos + length]))
             except OFPDecodeError as e:
-                # C's "%#x" prints 0 as "0", not "0x0".
-                where = f"{pos:#x}" if pos else "0"
-                _log.warn_rl(_rl, f"bad action at offset {where} ({e.code}):\n" + hexdump(data, ascii=False)
+                # Open vSwitch 3.1 prints the offset in decimal ("%zu").
+                _log.warn_rl(_rl, f"bad action at offset {pos} ({e.code}):\n" + hexdump(data, ascii=False)
                              .rstrip("\n"))
                 raise
             pos += length

@@ -918,8 +918,9 @@ class Nat(Action):
                 s += f":{self.port_min}"
                 if self.port_max and self.port_max != self.port_min:
                     s += f"-{self.port_max}"
+        # Open vSwitch prints the flags only after an address range.
         flags = [name for name, on in (("persistent", self.persistent), ("hash", self.hash),
-                                       ("random", self.random)) if on]
+                                       ("random", self.random)) if on and self.family is not None]
         return "nat(" + ",".join([s] + flags) + ")"
 
 
