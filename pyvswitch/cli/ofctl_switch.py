@@ -65,7 +65,7 @@ from pyvswitch.openflow import ofp_msgs as M
 from pyvswitch.openflow import vconn as VC
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.openflow.ofp_flow_mod import encode_flow_mod
-from pyvswitch.util.hexdump import hexdump
+from pyvswitch.openflow.ofp_print import message_text
 
 if TYPE_CHECKING:
     from pyvswitch.cli.ofctl import Context
@@ -83,89 +83,6 @@ class SwitchFatal(Exception):
 
 
 # --------------------------------------------------------------------------------------------------- printing
-
-_PRINTER_MODULES = ("ofp_flow_stats", "ofp_port", "ofp_packet", "ofp_switch", "ofp_group", "ofp_meter", "ofp_tlv",
-                    "ofp_monitor", "ofp_bundle", "ofp_table")
-_printers: dict[str, Callable[[M.Msg], str]] | None = None
-
-
-def _all_printers() -> dict[str, Callable[[M.Msg], str]]:
-    """Every codec module's ``PRINTERS``, by message type (modules not written yet are skipped)."""
-    global _printers
-    if _printers is None:
-        import importlib
-        found: dict[str, Callable[[M.Msg], str]] = {}
-        for name in _PRINTER_MODULES:
-            try:
-                mod = importlib.import_module(f"pyvswitch.openflow.{name}")
-            except ImportError:
-                continue
-            found.update(getattr(mod, "PRINTERS", {}))
-        found.setdefault("FLOW_MOD", _print_flow_mod)
-        found.setdefault("ECHO_REQUEST", _print_echo)
-        found.setdefault("ECHO_REPLY", _print_echo)
-        found.setdefault("BARRIER_REQUEST", lambda msg: "")
-        found.setdefault("BARRIER_REPLY", lambda msg: "")
-        found.setdefault("FEATURES_REQUEST", lambda msg: "")
-        found.setdefault("HELLO", _print_hello)
-        _printers = found
-    return _printers
-
-
-def _print_echo(msg: M.Msg) -> str:
-    s = f" {len(msg.body)} bytes of payload\n"
-    if msg.body:
-        s += hexdump(msg.body)
-    return s
-
-
-def _print_hello(msg: M.Msg) -> str:
-    versions = M.decode_hello(msg)
-    return "\n version bitmap: " + ", ".join(f"{v:#04x}" for v in sorted(versions))
-
-
-def _print_flow_mod(msg: M.Msg) -> str:
-    from pyvswitch.openflow.ofp_flow_mod import decode_flow_mod_message
-    from pyvswitch.openflow.ofp_print import format_flow_mod_message
-    # ofp-print reads OpenFlow 1.0 flow-mods with the table-id extension on.
-    proto = None
-    if msg.version == 1:
-        proto = Proto.OF10_NXM_TID if msg.raw.family == "NXT" else Proto.OF10_STD_TID
-    fmm = decode_flow_mod_message(msg.data, proto)
-    text = format_flow_mod_message(fmm)
-    return text[len(M.header_text(msg)):]
-
-
-def message_text(data: bytes) -> str:
-    """``data`` as ``ovs-ofctl`` prints a message (``ofp_to_string``), without the final newline."""
-    if len(data) < 8:
-        return f"OpenFlow packet too short (only {len(data)} bytes):\n" + hexdump(data).rstrip("\n")
-    try:
-        msg = M.decode(data)
-    except OFPDecodeError as e:
-        return f"***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
-    head = M.header_text(msg)
-    if msg.type == "ERROR":
-        body = M.error_text(msg)
-        try:
-            _, inner = M.decode_error(msg)
-        except OFPDecodeError:
-            inner = b""
-        if len(inner) >= 8 and body.endswith(inner.hex()):
-            body = body[:-len(inner.hex())] + message_text(inner)
-        return (head + body).rstrip("\n")
-    printer = _all_printers().get(msg.type)
-    if printer is None:
-        return head + " ***unknown message type (printing not implemented in pyvs-ofctl)***"
-    try:
-        text = printer(msg)
-    except OFPDecodeError as e:
-        partial = getattr(e, "partial", None)
-        if partial is not None:
-            return (head + partial).rstrip("\n") + f"\n ***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
-        return head + f" ***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
-    return (head + text).rstrip("\n")
-
 
 def print_message(data: bytes, out: Any) -> None:
     """``ofp_print``: the message's text and a newline."""

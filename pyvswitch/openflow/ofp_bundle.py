@@ -22,7 +22,6 @@ experimenter codes 2300 to 2315; ``OFPBFC_BAD_VERSION``, Nicira's 22 in 1.4 and 
 
 from __future__ import annotations
 
-import importlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from pyvswitch.openflow import ofp_msgs
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.openflow.ofp_msgs import Msg
 from pyvswitch.util import vlog
-from pyvswitch.util.hexdump import hexdump
 
 __all__ = [
     "BUNDLABLE",
@@ -165,47 +163,10 @@ def format_bundle_ctrl(bc: BundleCtrl) -> str:
     return f"\n bundle_id={bid} type={CONTROL_TYPES.get(bc.type, '')} flags={format_bundle_flags(bc.flags)}"
 
 
-_PRINTER_MODULES = ("ofp_flow_stats", "ofp_port", "ofp_packet", "ofp_switch", "ofp_group", "ofp_meter", "ofp_tlv",
-                    "ofp_monitor", "ofp_table")
-
-
-def _printer_for(type_name: str) -> Callable[[Msg], str] | None:
-    """The codec modules' printer for an inner message (looked up when needed: they may import this module)."""
-    if type_name == "FLOW_MOD":
-        return _print_flow_mod
-    for name in _PRINTER_MODULES:
-        try:
-            mod = importlib.import_module(f"pyvswitch.openflow.{name}")
-        except ImportError:
-            continue
-        printer = getattr(mod, "PRINTERS", {}).get(type_name)
-        if printer is not None:
-            return printer  # type: ignore[no-any-return]
-    return None
-
-
-def _print_flow_mod(msg: Msg) -> str:
-    from pyvswitch.flow.protocols import Proto
-    from pyvswitch.openflow.ofp_flow_mod import decode_flow_mod_message
-    from pyvswitch.openflow.ofp_print import format_flow_mod_message
-    proto = None
-    if msg.version == 1:
-        proto = Proto.OF10_NXM_TID if msg.raw.family == "NXT" else Proto.OF10_STD_TID
-    text = format_flow_mod_message(decode_flow_mod_message(msg.data, proto))
-    return text[len(ofp_msgs.header_text(msg)):]
-
-
 def _inner_text(msg: Msg) -> str:
     """The inner message as ``ofp_to_string`` prints it (without its final newline)."""
-    head = ofp_msgs.header_text(msg)
-    printer = _printer_for(msg.type)
-    if printer is None:
-        return head + " ***unknown message type***"
-    try:
-        text = printer(msg)
-    except OFPDecodeError as e:
-        return f"{head} ***decode error: {e.code}***\n" + hexdump(msg.data).rstrip("\n")
-    return (head + text).removesuffix(" ").rstrip("\n")
+    from pyvswitch.openflow.ofp_print import message_text  # It imports this module's printers.
+    return message_text(msg.data)
 
 
 def format_bundle_add(ba: BundleAdd) -> str:

@@ -6,20 +6,26 @@ express is therefore lost or transformed in the output (``goto_table`` becomes `
 ``set_field`` becomes ``load``), and a message the decoder rejects is shown as ``***decode error: CODE***`` with a
 hex dump of its bytes.  ``parse_flow_lines`` does exactly that with this package's codec, so the text layer needs no
 model of what each protocol changes.
+
+``message_text(data)`` prints any message as ``ovs-ofctl ofp-print`` (``ofp_to_string``) does, through the
+``PRINTERS`` of every codec module; ``pyvs-ofctl`` and the bundle printer (for the message inside a bundle) use it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
 from pyvswitch.flow.protocols import PROTO_VERSION, Proto
 from pyvswitch.ofproto.actions import format_actions
 from pyvswitch.ofproto.flow_mod import NO_BUFFER, OFPP_ANY, Command, FlowMod, FlowModFlags
+from pyvswitch.openflow import ofp_msgs as M
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 from pyvswitch.openflow.ofp_flow_mod import FlowModMessage, decode_flow_mod_message, encode_flow_mod
 from pyvswitch.util.hexdump import hexdump
 
-__all__ = ["flow_mod_header", "format_flow_mod_message", "parse_flow_lines"]
+__all__ = ["flow_mod_header", "format_flow_mod_message", "message_text", "parse_flow_lines"]
 
 _COMMAND_NAMES = {Command.ADD: "ADD", Command.MODIFY: "MOD", Command.MODIFY_STRICT: "MOD_STRICT",
                   Command.DELETE: "DEL", Command.DELETE_STRICT: "DEL_STRICT"}
@@ -87,3 +93,84 @@ def parse_flow_lines(fm: FlowMod, tun_md: MT.TunMetadata | None, proto: Proto, x
     if msg.normalized_from is not None:
         MT.normalization_log(msg.normalized_from, msg.fm.match, msg.tun_md)
     return [format_flow_mod_message(msg)]
+
+
+# ------------------------------------------------------------------------------ any message, as ofp-print
+
+_PRINTER_MODULES = ("ofp_flow_stats", "ofp_port", "ofp_packet", "ofp_switch", "ofp_group", "ofp_meter", "ofp_tlv",
+                    "ofp_monitor", "ofp_bundle")
+_printers: dict[str, Callable[[M.Msg], str]] | None = None
+
+
+def _all_printers() -> dict[str, Callable[[M.Msg], str]]:
+    """Every codec module's ``PRINTERS``, by message type (imported when first needed: ``ofp_bundle`` prints
+    inner messages through this module)."""
+    global _printers
+    if _printers is None:
+        import importlib
+        found: dict[str, Callable[[M.Msg], str]] = {}
+        for name in _PRINTER_MODULES:
+            mod = importlib.import_module(f"pyvswitch.openflow.{name}")
+            found.update(getattr(mod, "PRINTERS", {}))
+        found.setdefault("FLOW_MOD", _print_flow_mod)
+        found.setdefault("ECHO_REQUEST", _print_echo)
+        found.setdefault("ECHO_REPLY", _print_echo)
+        found.setdefault("BARRIER_REQUEST", lambda msg: "")
+        found.setdefault("BARRIER_REPLY", lambda msg: "")
+        found.setdefault("FEATURES_REQUEST", lambda msg: "")
+        found.setdefault("HELLO", _print_hello)
+        _printers = found
+    return _printers
+
+
+def _print_echo(msg: M.Msg) -> str:
+    s = f" {len(msg.body)} bytes of payload\n"
+    if msg.body:
+        s += hexdump(msg.body)
+    return s
+
+
+def _print_hello(msg: M.Msg) -> str:
+    versions = M.decode_hello(msg)
+    return "\n version bitmap: " + ", ".join(f"{v:#04x}" for v in sorted(versions))
+
+
+def _print_flow_mod(msg: M.Msg) -> str:
+    # ofp-print reads OpenFlow 1.0 flow-mods with the table-id extension on.
+    proto = None
+    if msg.version == 1:
+        proto = Proto.OF10_NXM_TID if msg.raw.family == "NXT" else Proto.OF10_STD_TID
+    fmm = decode_flow_mod_message(msg.data, proto)
+    text = format_flow_mod_message(fmm)
+    return text[len(M.header_text(msg)):]
+
+
+def message_text(data: bytes) -> str:
+    """``data`` as ``ovs-ofctl`` prints a message (``ofp_to_string``), without the final newline."""
+    if len(data) < 8:
+        return f"OpenFlow packet too short (only {len(data)} bytes):\n" + hexdump(data).rstrip("\n")
+    try:
+        msg = M.decode(data)
+    except OFPDecodeError as e:
+        return f"***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
+    head = M.header_text(msg)
+    if msg.type == "ERROR":
+        body = M.error_text(msg)
+        try:
+            _, inner = M.decode_error(msg)
+        except OFPDecodeError:
+            inner = b""
+        if len(inner) >= 8 and body.endswith(inner.hex()):
+            body = body[:-len(inner.hex())] + message_text(inner)
+        return (head + body).rstrip("\n")
+    printer = _all_printers().get(msg.type)
+    if printer is None:
+        return head + " ***unknown message type ***"
+    try:
+        text = printer(msg)
+    except OFPDecodeError as e:
+        partial = getattr(e, "partial", None)
+        if partial is not None:
+            return (head + partial).rstrip("\n") + f"\n ***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
+        return head + f" ***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
+    return (head + text).rstrip("\n")
