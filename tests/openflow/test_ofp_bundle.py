@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wire_helpers import ofp_print
 
 from pyvswitch.openflow import ofp_bundle as B
 from pyvswitch.openflow import ofp_msgs
@@ -48,9 +48,6 @@ def our_print(data: bytes) -> str:
         return f"{head} ***decode error: {e.code}***\n" + hexdump(data)
 
 
-def ofp_print(data: bytes) -> str:
-    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], capture_output=True, text=True,
-                          check=True).stdout
 
 
 @pytest.mark.parametrize("i", range(len(MESSAGES)))

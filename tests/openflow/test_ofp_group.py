@@ -18,12 +18,12 @@ import json
 import re
 import shlex
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_helpers import ofp_print as _ofp_print
 
 from pyvswitch.ofproto import group as G
 from pyvswitch.ofproto.actions import Output
@@ -53,9 +53,6 @@ def _group_msgs() -> list[tuple[str, dict]]:
     return out
 
 
-def _ofp_print(data: bytes) -> str:
-    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], check=False, capture_output=True,
-                          text=True).stdout
 
 
 def _print_until_error(data: bytes) -> str:

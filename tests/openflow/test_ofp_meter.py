@@ -11,12 +11,12 @@ import json
 import re
 import shlex
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_helpers import ofp_print as _ofp_print
 
 from pyvswitch.ofproto import meter as M
 from pyvswitch.openflow import ofp_meter as OM
@@ -37,9 +37,6 @@ def _meter_msgs() -> list[tuple[str, dict]]:
             if ofp_msgs.decode(bytes.fromhex(m["hex"])).type in OM.PRINTERS]
 
 
-def _ofp_print(data: bytes) -> str:
-    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], check=False, capture_output=True,
-                          text=True).stdout
 
 
 def _print_until_error(data: bytes) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wire_helpers import ofp_print
 
 from pyvswitch.flow import match_text as MT
 from pyvswitch.ofproto.actions import parse_actions
@@ -50,9 +50,6 @@ def our_print(data: bytes) -> str:
         return f"{head} ***decode error: {e.code}***\n" + hexdump(data)
 
 
-def ofp_print(data: bytes) -> str:
-    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def _ids(run: dict[str, Any]) -> str:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import re
 import struct
-import subprocess
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_helpers import ofp_print
 
 from pyvswitch.openflow import ofp_msgs as M
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
-
-
-def ofp_print(data: bytes) -> str:
-    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], capture_output=True, text=True, check=False).stdout
 
 
 def _empty_body_kinds() -> list[tuple[str, int]]:

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wire_helpers import ofp_print
 
 from pyvswitch.openflow import ofp_msgs as M
 from pyvswitch.openflow import ofp_port as P
@@ -38,9 +38,6 @@ DATA = json.loads((Path(__file__).resolve().parent.parent / "data" / "openflow" 
                   .read_text())
 
 
-def ofp_print(data: bytes) -> str:
-    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], capture_output=True, text=True,
-                          check=False).stdout
 
 
 def our_print(data: bytes) -> str:

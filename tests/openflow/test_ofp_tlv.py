@@ -10,7 +10,6 @@ checks the bytes ovs-ofctl sent against ``parse_tlv_map`` + ``encode_tlv_table_m
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wire_helpers import ofp_print
 
 from pyvswitch.openflow import ofp_msgs
 from pyvswitch.openflow import ofp_tlv as T
@@ -53,9 +53,6 @@ def our_print(data: bytes) -> str:
         return f"{head} ***decode error: {e.code}***\n" + hexdump(data)
 
 
-def ofp_print(data: bytes) -> str:
-    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def _tlv_messages(run: dict[str, Any]) -> list[tuple[bytes, dict[str, Any]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,10 @@ def ofp_print_proto(rec: dict[str, Any]) -> Proto:
 
 
 format_message = format_flow_mod_message
+
+
+def ofp_print(data: bytes) -> str:
+    """What the real ``ovs-ofctl ofp-print`` prints for the message ``data`` (its exit status is not checked:
+    it exits 0 even for a message it cannot decode)."""
+    return subprocess.run(["ovs-ofctl", "ofp-print", data.hex()], capture_output=True, text=True, check=False,
+                          timeout=30).stdout
