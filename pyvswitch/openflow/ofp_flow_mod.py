@@ -318,20 +318,7 @@ def _decode_of11(data: bytes, version: int, xid: int) -> FlowModMessage:
         raise OFPDecodeError("OFPBRC_BAD_LEN")
     (wire_cookie, cookie_mask, table, command, idle, hard, priority, buffer_id, out_port32, out_group, raw_flags,
      importance) = struct.unpack_from("!QQBBHHHIIIHH", data, 8)
-    pos = _OF11_LEN
-    tun_md = MT.TunMetadata()
-    if length - pos < 4:
-        raise OFPDecodeError("OFPBMC_BAD_LEN")
-    mtype, mlen = struct.unpack_from("!HH", data, pos)
-    if mtype == 0:
-        if mlen != M.OFP11_MATCH_LEN or length - pos < M.OFP11_MATCH_LEN:
-            raise OFPDecodeError("OFPBMC_BAD_LEN")
-        match = M.decode_ofp11_match(data, pos)
-        pos += M.OFP11_MATCH_LEN
-    elif mtype == 1:
-        match, tun_md, pos = NX.pull_oxm_match(data, pos)
-    else:
-        raise OFPDecodeError("OFPBMC_BAD_TYPE")
+    match, tun_md, pos = M.pull_ofp11_match(data, _OF11_LEN)
     modify = command in (Command.MODIFY, Command.MODIFY_STRICT)
     if command == Command.ADD or (version == 2 and modify and cookie_mask == 0):
         cookie, mask, new_cookie = (wire_cookie if command == Command.ADD else 0), 0, wire_cookie

@@ -59,6 +59,7 @@ from pyvswitch.openflow import ofp_actions as A
 from pyvswitch.openflow import ofp_match as M
 from pyvswitch.openflow import ofp_msgs
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
+from pyvswitch.openflow.ofp_match import pull_ofp11_match
 from pyvswitch.openflow.ofp_msgs import Msg
 
 __all__ = [
@@ -218,21 +219,6 @@ def _decode_flags(raw: int, version: int) -> FlowModFlags:
     if raw:
         raise OFPDecodeError("OFPFMFC_BAD_FLAGS")
     return flags
-
-
-def pull_ofp11_match(data: bytes, pos: int) -> tuple[Match, MT.TunMetadata, int]:
-    """OVS ``ofputilpull_ofp11_match``: a standard ``ofp11_match`` or an OXM match at ``data[pos:]``; returns the
-    match, its tunnel-metadata table and the position after it (and its padding)."""
-    if len(data) - pos < 4:
-        raise OFPDecodeError("OFPBMC_BAD_LEN")
-    mtype, mlen = struct.unpack_from("!HH", data, pos)
-    if mtype == 0:
-        if mlen != M.OFP11_MATCH_LEN or len(data) - pos < M.OFP11_MATCH_LEN:
-            raise OFPDecodeError("OFPBMC_BAD_LEN")
-        return M.decode_ofp11_match(data, pos), MT.TunMetadata(), pos + M.OFP11_MATCH_LEN
-    if mtype == 1:
-        return NX.pull_oxm_match(data, pos)
-    raise OFPDecodeError("OFPBMC_BAD_TYPE")
 
 
 def _raw_ofp10_match(data: bytes, pos: int) -> Match:

@@ -26,6 +26,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow import match_text as MT
 from pyvswitch.flow import values as V
 from pyvswitch.flow.match import Match
+from pyvswitch.openflow import nx_match as NX
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
 
 __all__ = [
@@ -350,3 +351,19 @@ def decode_ofp11_match(data: bytes, pos: int = 0) -> Match:
             b.value = (b.value & ~(MPLS_TC_MASK << ofs)) | (((mpls_tc << 9) & MPLS_TC_MASK) << ofs)
     b.set_slot("metadata", metadata & metadata_m, metadata_m)
     return b.match()
+
+
+def pull_ofp11_match(data: bytes, pos: int) -> tuple[Match, MT.TunMetadata, int]:
+    """The match of an OpenFlow 1.1+ message at ``data[pos:]``, as Open vSwitch pulls it: a standard
+    ``ofp11_match`` (type 0) or an OXM match (type 1); returns the match, its tunnel-metadata table and the
+    position after it and its padding."""
+    if len(data) - pos < 4:
+        raise OFPDecodeError("OFPBMC_BAD_LEN")
+    mtype, mlen = struct.unpack_from("!HH", data, pos)
+    if mtype == 0:
+        if mlen != OFP11_MATCH_LEN or len(data) - pos < OFP11_MATCH_LEN:
+            raise OFPDecodeError("OFPBMC_BAD_LEN")
+        return decode_ofp11_match(data, pos), MT.TunMetadata(), pos + OFP11_MATCH_LEN
+    if mtype == 1:
+        return NX.pull_oxm_match(data, pos)
+    raise OFPDecodeError("OFPBMC_BAD_TYPE")

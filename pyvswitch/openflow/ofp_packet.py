@@ -930,20 +930,6 @@ def _put_match11(m: Match, version: int, tun_md: MT.TunMetadata) -> bytes:
     return M.encode_ofp11_match(m) if version == 2 else NX.encode_oxm_match(m, version, tun_md)
 
 
-def _pull_match11(b: bytes, pos: int) -> tuple[Match, MT.TunMetadata, int]:
-    """OVS ``ofputil_pull_ofp11_match`` (strict)."""
-    if len(b) - pos < 4:
-        raise OFPDecodeError("OFPBMC_BAD_LEN")
-    mtype, mlen = struct.unpack_from("!HH", b, pos)
-    if mtype == 0:
-        if mlen != M.OFP11_MATCH_LEN or len(b) - pos < M.OFP11_MATCH_LEN:
-            raise OFPDecodeError("OFPBMC_BAD_LEN")
-        return M.decode_ofp11_match(b, pos), MT.TunMetadata(), pos + M.OFP11_MATCH_LEN
-    if mtype == 1:
-        return NX.pull_oxm_match(b, pos)
-    raise OFPDecodeError("OFPBMC_BAD_TYPE")
-
-
 def _encode_oxs(fr: FlowRemoved) -> bytes:
     """OVS ``oxs_put_stats`` for a flow-removed: duration, packet and byte counts (idle time and flow count are
     "unknown" and left out; all-ones counts too)."""
@@ -1038,14 +1024,14 @@ def decode_flow_removed(msg: Msg) -> FlowRemoved:
     b = msg.body
     if name == "OFPT15_FLOW_REMOVED":
         table_id, reason, priority, idle, hard, cookie = struct.unpack_from("!BBHHHQ", b, 0)
-        match, md, pos = _pull_match11(b, 16)
+        match, md, pos = M.pull_ofp11_match(b, 16)
         stats, _ = _pull_oxs(b, pos)
         return FlowRemoved(match, cookie, priority, reason, table_id, stats["duration_sec"], stats["duration_nsec"],
                            idle, hard, stats["packet_count"], stats["byte_count"], md)
     if name == "OFPT11_FLOW_REMOVED":
         (cookie, priority, reason, table_id, dsec, dnsec, idle, hard, pc,
          bc) = struct.unpack_from("!QHBBIIHHQQ", b, 0)
-        match, md, _ = _pull_match11(b, 40)
+        match, md, _ = M.pull_ofp11_match(b, 40)
         return FlowRemoved(match, cookie, priority, reason, table_id, dsec, dnsec, idle, hard, pc, bc, md)
     if name == "OFPT10_FLOW_REMOVED":
         match, _, before = M.decode_ofp10_match(b, 0)
