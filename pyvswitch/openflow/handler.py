@@ -494,11 +494,11 @@ class ConnSet:
 
     def _group_stats(self, conn: OFConn, msg: M.Msg) -> None:
         req = OG.decode_group_stats_request(msg)
-        conn.send(OG.encode_group_stats_reply(self.ofproto.groups.stats(req.group_id), conn.version, msg.xid))
+        _send_replies(conn, OG.encode_group_stats_reply, self.ofproto.groups.stats(req.group_id), msg.xid)
 
     def _group_desc(self, conn: OFConn, msg: M.Msg) -> None:
         req = OG.decode_group_desc_request(msg)
-        conn.send(OG.encode_group_desc_reply(self.ofproto.groups.desc(req.group_id), conn.version, msg.xid))
+        _send_replies(conn, OG.encode_group_desc_reply, self.ofproto.groups.desc(req.group_id), msg.xid)
 
     def _group_features(self, conn: OFConn, msg: M.Msg) -> None:
         conn.send(OG.encode_group_features_reply(self.ofproto.groups.features, conn.version, msg.xid))
@@ -508,11 +508,11 @@ class ConnSet:
 
     def _meter_stats(self, conn: OFConn, msg: M.Msg) -> None:
         req = OM.decode_meter_request(msg)
-        conn.send(OM.encode_meter_stats_reply(self.ofproto.meters.stats(req.meter_id), conn.version, msg.xid))
+        _send_replies(conn, OM.encode_meter_stats_reply, self.ofproto.meters.stats(req.meter_id), msg.xid)
 
     def _meter_config(self, conn: OFConn, msg: M.Msg) -> None:
         req = OM.decode_meter_request(msg)
-        conn.send(OM.encode_meter_config_reply(self.ofproto.meters.config(req.meter_id), conn.version, msg.xid))
+        _send_replies(conn, OM.encode_meter_config_reply, self.ofproto.meters.config(req.meter_id), msg.xid)
 
     def _meter_features(self, conn: OFConn, msg: M.Msg) -> None:
         conn.send(OM.encode_meter_features_reply(self.ofproto.meters.features, conn.version, msg.xid))
@@ -714,6 +714,23 @@ _PORT_COUNTERS = frozenset({"rx_packets", "tx_packets", "rx_bytes", "tx_bytes", 
 
 def _ignore(conn: OFConn, msg: M.Msg) -> None:
     pass
+
+
+def _send_replies(conn: OFConn, encode: Callable[..., bytes], items: list[Any], xid: int) -> None:
+    """Send ``items`` with ``encode(items, version, xid, flags)``, in as many multipart replies as the 64 kB limit
+    of a message needs (every one but the last with ``REPLY_MORE``)."""
+    def chunks(part: list[Any]) -> list[list[Any]]:
+        try:
+            encode(part, conn.version, xid, 0)
+            return [part]
+        except ValueError:
+            if len(part) <= 1:
+                raise
+            half = len(part) // 2
+            return chunks(part[:half]) + chunks(part[half:])
+    parts = chunks(list(items))
+    for i, part in enumerate(parts):
+        conn.send(encode(part, conn.version, xid, M.OFPSF_REPLY_MORE if i < len(parts) - 1 else 0))
 
 
 def _port_desc(p: OFPort) -> OP.PortDesc:

@@ -178,3 +178,15 @@ def test_fuzz_never_fails_internally(raw: str, body: bytes, version: int) -> Non
     assert not [r for r in records if "internal error" in r.getMessage()], records
     for m in sent:
         assert struct.unpack_from("!H", m, 2)[0] == len(m)
+
+
+def test_large_group_dumps_are_split(cs: ConnSet) -> None:
+    p = Peer(cs, "p")
+    buckets = ",".join(f"bucket=output:{i % 2 + 1}" for i in range(40))
+    for gid in range(1, 200):
+        assert p.errors(OG.encode_group_mod(G.parse_group_mod(f"group_id={gid},type=all,{buckets}",
+                                                              G.GroupCommand.ADD), 4, gid)) == []
+    replies = p.send(OG.encode_group_desc_request(OG.GroupDescRequest(), 4, 7))
+    assert len(replies) > 1
+    assert [m.flags for m in replies] == [M.OFPSF_REPLY_MORE] * (len(replies) - 1) + [0]
+    assert sum(len(OG.decode_group_desc_reply(m)) for m in replies) == 199
