@@ -144,6 +144,8 @@ class _Bundle:
 
     flags: int
     messages: list[M.Msg] = field(default_factory=list)
+    #: The flow-mods among ``messages``, decoded when added (by message index).
+    flow_mods: dict[int, FlowMod] = field(default_factory=dict)
     closed: bool = False
 
 
@@ -582,7 +584,7 @@ class ConnSet:
             raise OFError("OFPBFC_BUNDLE_CLOSED" if b.closed else "OFPBFC_BAD_FLAGS")
         # Decoded when added, as Open vSwitch does; whether groups and meters exist is checked at commit.
         if inner.type == "FLOW_MOD":
-            decode_flow_mod_message(inner.data, conn.protocol)
+            b.flow_mods[len(b.messages)] = decode_flow_mod_message(inner.data, conn.protocol).fm
         elif inner.type == "GROUP_MOD":
             OG.decode_group_mod(inner)
         elif inner.type == "PORT_MOD":
@@ -594,8 +596,8 @@ class ConnSet:
     def _commit(self, conn: OFConn, b: _Bundle) -> None:
         """Apply a bundle's flow-mods atomically, then its other messages in order.  A failing flow-mod gets its
         own error, the commit ``OFPBFC_MSG_FAILED``, and nothing changes."""
-        flow_msgs = [m for m in b.messages if m.type == "FLOW_MOD"]
-        fms = [decode_flow_mod_message(m.data, conn.protocol).fm for m in flow_msgs]
+        flow_msgs = [b.messages[i] for i in sorted(b.flow_mods)]
+        fms = [b.flow_mods[i] for i in sorted(b.flow_mods)]
         for m, fm in zip(flow_msgs, fms, strict=True):
             try:
                 self._check_references(fm.actions)
