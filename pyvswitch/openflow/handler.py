@@ -358,6 +358,8 @@ class ConnSet:
         """Apply flow-mods atomically and tell flow monitors and flow-removed listeners."""
         result = self.ofproto.tables.apply(fms)
         self.ofproto.report_removed(result.removed)
+        self._table_status({r.table_id for res in result.results
+                            for r in [*res.added, *res.modified, *(x.rule for x in res.removed)]})
         for res in result.results:
             for rule in res.added:
                 self._monitor_event("added", rule, conn, xid)
@@ -678,6 +680,18 @@ class ConnSet:
             conn.send(MON.encode_flow_updates([_update_of(rule, kind, flags, code, now)], conn.version, 0))
 
     # -- asynchronous messages ------------------------------------------------------------------------------------
+
+    def _table_status(self, table_ids: set[int]) -> None:
+        """Vacancy events (OpenFlow 1.4+ table status) for the tables a change touched."""
+        for table_id in sorted(table_ids):
+            status = TB.vacancy_status(self.ofproto.tables, table_id)
+            if status is None:
+                continue
+            reason, desc = status
+            for conn in self.conns:
+                if conn.version >= 5 and conn.receives("TABLE_STATUS", reason):
+                    body = struct.pack("!B7x", reason) + SW.pack_table_desc(desc)
+                    conn.send(M.encode("OFPT14_TABLE_STATUS", conn.version, body))
 
     def _flow_removed(self, removed: Removed) -> None:
         self._send_flow_removed(removed.rule, _REMOVED_REASON.get(removed.reason, PK.OFPRR_DELETE))

@@ -752,7 +752,7 @@ def encode_table_desc_request(version: int, xid: int = 0) -> bytes:
     return _simple("TABLE_DESC_REQUEST", version, b"", xid)
 
 
-def _pack_table_desc(td: TableDesc) -> bytes:
+def pack_table_desc(td: TableDesc) -> bytes:
     props = b""
     if td.eviction_flags is not None:
         props += struct.pack("!HHI", 2, 8, td.eviction_flags)
@@ -763,7 +763,7 @@ def _pack_table_desc(td: TableDesc) -> bytes:
 
 def encode_table_desc_reply(tables: list[TableDesc], version: int, xid: int = 0) -> list[bytes]:
     return M.encode_multipart_replies(M.raw_for("TABLE_DESC_REPLY", version), version, xid,
-                                      [_pack_table_desc(t) for t in tables])
+                                      [pack_table_desc(t) for t in tables])
 
 
 def decode_table_desc_reply(msg: M.Msg) -> list[TableDesc]:

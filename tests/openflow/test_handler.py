@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import subprocess
 
 import pytest
 from hypothesis import given, settings
@@ -190,3 +191,21 @@ def test_large_group_dumps_are_split(cs: ConnSet) -> None:
     assert len(replies) > 1
     assert [m.flags for m in replies] == [M.OFPSF_REPLY_MORE] * (len(replies) - 1) + [0]
     assert sum(len(OG.decode_group_desc_reply(m)) for m in replies) == 199
+
+
+def test_vacancy_events_as_table_status(cs: ConnSet) -> None:
+    """A table limited to 10 flows with vacancy events at 20%/80%: filling it past the down threshold sends a
+    VACANCY_DOWN table status to a connection that asked for them (async config), once."""
+    cs.ofproto.tables.configure(0, flow_limit=10)
+    p = Peer(cs, "p", PRIMARY, 5)
+    p.conn.async_config.master["TABLE_STATUS"] = 0x18
+    tm = SW.TableMod(0, SW.TC_VACANCY_EVENTS, vacancy=(20, 80))
+    assert p.errors(SW.encode_table_mod(tm, 5, 2)) == []
+    statuses = []
+    for i in range(9):
+        out = p.send(flow(f"priority={i + 1},actions=drop", 5, 10 + i))
+        statuses += [m for m in out if m.type == "TABLE_STATUS"]
+    assert len(statuses) == 1
+    text = subprocess.run(["ovs-ofctl", "ofp-print", statuses[0].data.hex()], capture_output=True, text=True,
+                          check=True).stdout
+    assert "reason=VACANCY_DOWN" in text and "vacancy=10%" in text, text
