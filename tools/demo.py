@@ -4,12 +4,19 @@ What a packet meets inside pyvswitch before any port exists: flows written in ov
 flow-mods and installed in the OpenFlow tables; frames are built, their flow keys extracted, and each key is looked
 up in the classifier, which also reports the bits it had to examine.  Those bits are what a megaflow will match
 once the datapath exists: the demo prints them as a match, so one can see how wide the cached decision would be.
-Later issues replace this with namespaces, ports and real traffic.
+Then the same in a running switch, over OpenFlow: a private ``pyvs-vswitchd`` (its own run directory, dummy
+ports, nothing touched on the host) gets a bridge from ``pyvs-vsctl`` and flows, a group and a meter from
+``pyvs-ofctl`` through the bridge's ``br0.mgmt`` socket; ``pyvs-ofctl`` shows what the switch reports, then the
+daemon is stopped and its directory removed.  Later issues replace this with namespaces, ports and real traffic.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 from pyvswitch.flow import fields as F
@@ -87,10 +94,61 @@ def main() -> int:
               f"{format_match(removed.rule.match, removed.rule.priority) or '(all)'} ({removed.reason.name})")
 
     rules = sum(1 for _ in tables.dump())
+    switch_flows = openflow_demo()
     print(f"\nSummary: {len(FLOWS)} flows installed, {len(PACKETS)} packets classified with {lookups} table "
-          f"lookups, {len(expired)} flow expired, {rules} rules left; {time.monotonic() - t0:.2f} s. "
-          "Nothing was created on the host, so there is nothing to clean up.")
+          f"lookups, {len(expired)} flow expired, {rules} rules left; a running switch programmed over OpenFlow "
+          f"holds {switch_flows} flows; {time.monotonic() - t0:.2f} s. The daemon was stopped and its run "
+          "directory removed; nothing else was created on the host.")
     return 0
+
+
+def openflow_demo() -> int:
+    """A private pyvs-vswitchd programmed with pyvs-ofctl; returns the number of flows it ends with."""
+    bindir = os.path.dirname(sys.executable)
+    rundir = tempfile.mkdtemp(prefix="pyvs-demo-")
+    env = dict(os.environ, PYVS_RUNDIR=rundir)
+
+    def run(*argv: str, show: bool = True) -> str:
+        out = subprocess.run([os.path.join(bindir, argv[0]), *argv[1:]], env=env, capture_output=True, text=True,
+                             check=False,
+                             timeout=60)
+        if show:
+            print(f"  $ {' '.join(argv)}")
+            for line in (out.stdout + out.stderr).splitlines():
+                print(f"    {line}")
+        return out.stdout
+
+    print("\n== A running switch, programmed over OpenFlow")
+    daemon = subprocess.Popen([os.path.join(bindir, "pyvs-vswitchd"), "--rundir", rundir, "--no-fsync",
+                               "--enable-dummy=override"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(150):
+            if os.path.exists(os.path.join(rundir, "db.sock")):
+                break
+            time.sleep(0.1)
+        run("pyvs-vsctl", "add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy", "--",
+            "add-port", "br0", "p1", "--", "set", "interface", "p1", "type=dummy", "ofport_request=1", "--",
+            "add-port", "br0", "p2", "--", "set", "interface", "p2", "type=dummy", "ofport_request=2")
+        for _ in range(100):
+            if os.path.exists(os.path.join(rundir, "br0.mgmt")):
+                break
+            time.sleep(0.1)
+        run("pyvs-ofctl", "-O", "OpenFlow13", "show", "br0")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "add-group", "br0", "group_id=1,type=all,bucket=output:1,"
+            "bucket=output:2")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "add-meter", "br0", "meter=1,kbps,bands=type=drop,rate=1000")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "add-flow", "br0", "priority=10,in_port=1,actions=meter:1,output:2")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "add-flow", "br0", "priority=10,arp,actions=group:1")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "add-flow", "br0", "priority=5,actions=group:99")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "dump-flows", "br0")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "dump-groups", "br0")
+        run("pyvs-ofctl", "-O", "OpenFlow13", "dump-meters", "br0")
+        out = run("pyvs-ofctl", "-O", "OpenFlow13", "--no-stats", "dump-flows", "br0", show=False)
+        return len(out.splitlines())
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+        shutil.rmtree(rundir, ignore_errors=True)
 
 
 if __name__ == "__main__":
