@@ -1,0 +1,1050 @@
+"""Datapath flows and datapath actions in the text forms Open vSwitch prints.
+
+A datapath flow is a megaflow: a flow key and a mask (Python ints in the layout of
+:mod:`pyvswitch.flow.fields`) plus a list of datapath actions.  Open vSwitch prints both in the "ODP" syntax
+of ``ovs-appctl dpctl/dump-flows`` and of the ``Datapath actions:`` line of ``ofproto/trace``; the same syntax
+is accepted by ``dpctl/add-flow`` and ``netdev-dummy/receive``.  This module formats and parses that syntax
+(behaviour of Open vSwitch 3.1, checked against a real ovs-vswitchd with a dummy datapath, see
+``tests/data/dpif/odp_capture.py``).
+
+Flows
+-----
+``format_flow(key, mask)`` prints one attribute per header, in the datapath's order: ``skb_priority``,
+``tunnel``, ``skb_mark``, ``ct_state``, ``ct_zone``, ``ct_mark``, ``ct_label``, ``ct_tuple4`` (or
+``ct_tuple6`` for an IPv6 flow, whose ports are spelled ``src_port``/``dst_port``), ``recirc_id``,
+``dp_hash``, ``in_port``, ``packet_type``, ``eth``, the VLAN tags (``eth_type(TPID),vlan(...),encap(...)``
+with everything behind the tag inside ``encap``), ``eth_type``, the L3 header (``ipv4``, ``ipv6``, ``arp``,
+``mpls``), the L4 header (``tcp``, ``udp``, ``sctp``, ``icmp``, ``icmpv6``), ``tcp_flags`` and ``nd``.  The
+rules of the userspace datapath's printer, which ``dpctl/dump-flows`` uses without ``-m``:
+
+* an attribute whose mask is all zero is left out, and inside an attribute so is every field whose mask is
+  zero; ``recirc_id`` and ``in_port`` are always printed because the userspace datapath always matches them
+  exactly;
+* a field with an exact mask prints its value only, any other mask as ``value/mask``: Ethernet and IP masks in
+  their address syntax, numbers as C's ``%#x`` (``tos=0/0xfc``, ``dst=1000/0xff00``).  The value is printed as
+  stored, bits outside the mask included, as OVS does; ``format_flow(key & mask, mask)`` prints a megaflow;
+* numbers are decimal except ``skb_priority``, ``skb_mark``, ``ct_zone``, ``ct_mark``, ``ct_label``,
+  ``recirc_id``, ``dp_hash``, ``tun_id``, the tunnel ``tos``, the IPv4 ``tos``, the IPv6 ``label`` and
+  ``tclass``, which use ``%#x`` (so zero is ``0``); ``eth_type`` is ``0x%04x``;
+* ``mpls`` prints all four fields, with their masks unless the whole label stack entry is exact;
+* ``frag`` is ``no``, ``first`` or ``later``; ``ct_state`` and the tunnel ``flags`` are printed as ``+name``
+  or ``-name`` for each bit of the mask; ``tcp_flags`` as names joined by ``|`` when its mask is exact, else
+  the ``+``/``-`` form.
+
+Tunnel flags: the key's ``tun_flags`` slot holds bit 0 ``oam``, bit 1 ``df``, bit 2 ``csum`` and bit 3 ``key``
+(see :mod:`pyvswitch.flow.flow_format`) and print in that order.  The tunnel attribute follows the datapath's
+tunnel key, which carries only what the packet had: a field is printed only when its value is non-zero
+(``ttl`` whenever matched), ``tun_id`` (``0x%x``) only when the ``key`` flag is set, and the ``flags(...)``
+group only when some flag is set.
+
+Ethernet: a flow key whose ``packet_type`` is wildcarded says "this is an Ethernet frame" by carrying an
+``eth`` attribute, which OVS then prints even when both addresses are wildcarded (``eth()``).  In pyvswitch's
+key, ``packet_type`` 0 is Ethernet; a datapath flow parsed without ``eth(...)`` and without
+``packet_type(...)`` is a layer-3 packet, so its key gets OVS's layer-3 packet type (namespace 1, the Ethernet
+type as id), wildcarded. When ``packet_type`` is matched (as in every megaflow installed by an upcall), an
+``eth`` with zero masks is left out like any other wildcarded attribute.
+
+ICMP type and code are the low 8 bits of ``tp_src`` and ``tp_dst``, as in the flow key.  Not supported,
+because the key has no room for them or no test has needed them: Geneve/GBP/ERSPAN/GTP-U tunnel options, NSH,
+more than one MPLS label stack entry, and the ``-m`` (verbose) form with its ``ufid:`` and ``0/0`` attributes.
+
+Actions
+-------
+The action model is a set of frozen dataclasses, one per datapath action (``Output``, ``PushVlan``,
+``SetField``, ``Ct``, ``Userspace``, ``Clone``, ...).  ``SetField`` is the ``set(...)`` action for one
+attribute kind (the attribute names above: ``eth``, ``ipv4``, ``tunnel``, ``skb_priority``, ``ct_state`` ...);
+build it with ``SetField.of(kind, values, masks)``, where ``values`` maps the field names as they are written
+in the text (``src``, ``tos``, ``tun_id``, ``flags``) to ints in the datapath's meaning (``frag``: 0 no, 1
+first, 2 later; tunnel ``flags``: the key's ``tun_flags`` bits); ``masks`` is None for an exact set, else one
+mask per field (a field with an all-ones mask prints as a plain value).  Scalar attributes use the field name
+``value``.  Printing follows the order of the attribute table, not the order of the dict. The userspace
+action's cookie is kept as its text (``slow_path(match)``, ``controller(...)``, ``sFlow(...)``) when it was
+given as text and as bytes for ``userdata(...)``; like OVS, parsing pads user data to 8 bytes. ``TnlPush``
+keeps its header description as text.  ``Ct``'s ``mark`` always prints with its mask
+(``mark=0x5/0xffffffff``), its ``label`` only when the mask is partial.  ``Sample.probability`` is a fraction
+of 2**32-1 printed with one decimal (``sample=50.0%``).  An empty action list prints as ``drop``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pyvswitch.flow import fields as F
+from pyvswitch.flow.values import CT_STATE_NAMES, TCP_FLAG_NAMES, format_ipv6, format_mac, parse_mac
+
+__all__ = [
+    "Action", "CheckPktLen", "Clone", "Ct", "CtClear", "Drop", "Hash", "Meter", "OdpParseError", "Output",
+    "PopMpls", "PopVlan", "PushMpls", "PushVlan", "Recirc", "Sample", "SetField", "TnlPop", "TnlPush",
+    "Trunc",
+    "Userspace", "format_actions", "format_dp_flow_line", "format_flow", "format_tcp_flags_short",
+    "parse_actions", "parse_flow",
+]
+
+
+class OdpParseError(ValueError):
+    """Text that is not a valid datapath flow or action list."""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Field kinds and the attribute table.
+DEC, HEX, ETH, IP4, IP6, FRAG, CT_STATE, TUN_FLAGS, TCP_FLAGS = range(9)
+
+_TUN_FLAG_BITS = [("oam", 0), ("df", 1), ("csum", 2), ("key", 3)]
+_TUN_F_KEY = 1 << 3
+_TCP_NAMES = TCP_FLAG_NAMES + ["[200]", "[400]", "[800]"]
+_FRAG_NAMES = {0: "no", 1: "first", 3: "later"}
+_FRAG_VALUES = {"no": 0, "first": 1, "later": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """One field of an attribute: its name in the text, its storage slot, shift and width in the key, and
+    how its value is written."""
+
+    name: str
+    slot: str
+    shift: int
+    bits: int
+    kind: int
+
+    @property
+    def full(self) -> int:
+        return (1 << self.bits) - 1
+
+    def get(self, key: int) -> int:
+        return (F.storage_get(key, self.slot) >> self.shift) & self.full
+
+    def put(self, key: int, value: int) -> int:
+        ofs = F.STORAGE[self.slot][0] + self.shift
+        return (key & ~(self.full << ofs)) | ((value & self.full) << ofs)
+
+
+def _s(name: str, slot: str, kind: int, bits: int | None = None, shift: int = 0) -> _Spec:
+    return _Spec(name, slot, shift, bits if bits is not None else F.STORAGE[slot][1], kind)
+
+
+_L4 = [_s("src", "tp_src", DEC), _s("dst", "tp_dst", DEC)]
+_ICMP = [_s("type", "tp_src", DEC, 8), _s("code", "tp_dst", DEC, 8)]
+ATTRS: dict[str, list[_Spec]] = {
+    "skb_priority": [_s("value", "skb_priority", HEX)],
+    "tunnel": [_s("tun_id", "tun_id", HEX), _s("src", "tun_src", IP4), _s("dst", "tun_dst", IP4),
+               _s("ipv6_src", "tun_ipv6_src", IP6), _s("ipv6_dst", "tun_ipv6_dst", IP6),
+               _s("tos", "_tun_tos", HEX), _s("ttl", "_tun_ttl", DEC), _s("tp_src", "_tun_tp_src", DEC),
+               _s("tp_dst", "_tun_tp_dst", DEC), _s("flags", "tun_flags", TUN_FLAGS, 4)],
+    "skb_mark": [_s("value", "pkt_mark", HEX)],
+    "ct_state": [_s("value", "ct_state", CT_STATE, 8)],
+    "ct_zone": [_s("value", "ct_zone", HEX)],
+    "ct_mark": [_s("value", "ct_mark", HEX)],
+    "ct_label": [_s("value", "ct_label", HEX)],
+    "ct_tuple4": [_s("src", "ct_nw_src", IP4), _s("dst", "ct_nw_dst", IP4), _s("proto", "ct_nw_proto", DEC),
+                  _s("tp_src", "ct_tp_src", DEC), _s("tp_dst", "ct_tp_dst", DEC)],
+    "ct_tuple6": [_s("src", "ct_ipv6_src", IP6), _s("dst", "ct_ipv6_dst", IP6),
+                  _s("proto", "ct_nw_proto", DEC),
+                  _s("src_port", "ct_tp_src", DEC), _s("dst_port", "ct_tp_dst", DEC)],
+    "recirc_id": [_s("value", "recirc_id", HEX)],
+    "dp_hash": [_s("value", "dp_hash", HEX)],
+    "in_port": [_s("value", "in_port", DEC)],
+    "eth": [_s("src", "dl_src", ETH), _s("dst", "dl_dst", ETH)],
+    "eth_type": [_s("value", "dl_type", HEX)],
+    "ipv4": [_s("src", "nw_src", IP4), _s("dst", "nw_dst", IP4), _s("proto", "nw_proto", DEC),
+             _s("tos", "nw_tos", HEX), _s("ttl", "nw_ttl", DEC), _s("frag", "nw_frag", FRAG, 2)],
+    "ipv6": [_s("src", "ipv6_src", IP6), _s("dst", "ipv6_dst", IP6), _s("label", "ipv6_label", HEX, 20),
+             _s("proto", "nw_proto", DEC), _s("tclass", "nw_tos", HEX), _s("hlimit", "nw_ttl", DEC),
+             _s("frag", "nw_frag", FRAG, 2)],
+    "arp": [_s("sip", "nw_src", IP4), _s("tip", "nw_dst", IP4), _s("op", "nw_proto", DEC),
+            _s("sha", "arp_sha", ETH), _s("tha", "arp_tha", ETH)],
+    "mpls": [_s("label", "mpls_lse", DEC, 20, 12), _s("tc", "mpls_lse", DEC, 3, 9),
+             _s("ttl", "mpls_lse", DEC, 8),
+             _s("bos", "mpls_lse", DEC, 1, 8)],
+    "tcp": _L4, "udp": _L4, "sctp": _L4, "icmp": _ICMP, "icmpv6": _ICMP,
+    "tcp_flags": [_s("value", "tcp_flags", TCP_FLAGS, 12)],
+    "nd": [_s("target", "nd_target", IP6), _s("sll", "arp_sha", ETH), _s("tll", "arp_tha", ETH)],
+}
+"""Attribute name -> its fields, in printing order.  Scalar attributes have one field named ``value``."""
+
+_SCALARS = frozenset(k for k, v in ATTRS.items() if len(v) == 1 and v[0].name == "value")
+_L3 = {0x0800: "ipv4", 0x86DD: "ipv6", 0x0806: "arp", 0x8035: "arp", 0x8847: "mpls", 0x8848: "mpls"}
+_L4_BY_PROTO = {6: "tcp", 17: "udp", 132: "sctp"}
+
+
+def _fmt_flags_masked(value: int, mask: int, names: list[tuple[str, int]]) -> str:
+    return "".join(("+" if value >> bit & 1 else "-") + name for name, bit in names if mask >> bit & 1)
+
+
+def _fmt_flags(value: int, names: list[tuple[str, int]]) -> str:
+    return "|".join(name for name, bit in names if value >> bit & 1)
+
+
+_CT_BITS = [(n, i) for i, n in enumerate(CT_STATE_NAMES)]
+_TCP_BITS = [(n, i) for i, n in enumerate(_TCP_NAMES)]
+
+
+def _fmt_value(spec: _Spec, v: int) -> str:
+    k = spec.kind
+    if k == DEC:
+        return str(v)
+    if k == HEX:
+        return f"{v:#x}" if v else "0"
+    if k == ETH:
+        return format_mac(v)
+    if k == IP4:
+        return ".".join(str(b) for b in v.to_bytes(4, "big"))
+    if k == IP6:
+        return format_ipv6(v)
+    if k == FRAG:
+        return _FRAG_NAMES.get(v, "later" if v & 2 else "first" if v & 1 else "no")
+    if k == TUN_FLAGS:
+        return _fmt_flags(v, _TUN_FLAG_BITS)
+    if k == TCP_FLAGS:
+        return _fmt_flags(v, _TCP_BITS) or "0"
+    return _fmt_flags(v, _CT_BITS)
+
+
+def _fmt_field(spec: _Spec, v: int, m: int | None) -> str:
+    """``value`` or ``value/mask`` of one field, as the flow printer writes it (``m`` None: exact)."""
+    k = spec.kind
+    if k == TUN_FLAGS:
+        if m is None:
+            return _fmt_flags(v, _TUN_FLAG_BITS)
+        return _fmt_flags_masked(v, m, _TUN_FLAG_BITS)
+    if k == CT_STATE:
+        return _fmt_flags_masked(v, spec.full if m is None else m, _CT_BITS)
+    if k == TCP_FLAGS and m is not None and m != spec.full:
+        return _fmt_flags_masked(v, m, _TCP_BITS)
+    if k == FRAG:
+        # The datapath's frag field is an enumeration: any mask that covers "is a fragment" is exact.
+        return _fmt_value(spec, v)
+    text = _fmt_value(spec, v)
+    if m is None or m == spec.full:
+        return text
+    if k in (ETH, IP4, IP6):
+        return text + "/" + _fmt_value(spec, m)
+    return f"{text}/{m:#x}" if m else f"{text}/0"
+
+
+def _fmt_attr(name: str, key: int, mask: int) -> str | None:
+    """``name(fields)`` for the fields of ``name`` whose mask is non-zero; None when all are zero."""
+    if name == "mpls":
+        return _fmt_mpls(F.storage_get(key, "mpls_lse"), F.storage_get(mask, "mpls_lse"))
+    parts = []
+    tunnel = name == "tunnel"
+    for spec in ATTRS[name]:
+        m = spec.get(mask)
+        if not m:
+            continue
+        v = spec.get(key) & (3 if spec.kind == FRAG else spec.full)
+        if tunnel:
+            if spec.name == "tun_id":
+                if not F.storage_get(key, "tun_flags") & _TUN_F_KEY:
+                    continue
+                parts.append(f"tun_id=0x{v:x}" + ("" if m == spec.full else f"/{m:#x}"))
+                continue
+            if not v and spec.name != "ttl":
+                continue
+        text = _fmt_field(spec, v, m)
+        if spec.kind == TUN_FLAGS:
+            text = f"flags({text})"
+        elif spec.name != "value":
+            text = f"{spec.name}={text}"
+        parts.append(text)
+    if not parts:
+        return None
+    return f"{name}({','.join(parts)})"
+
+
+def _fmt_mpls(lse: int, lse_mask: int) -> str | None:
+    """The ``mpls`` attribute: plain values when the label stack entry is matched exactly, otherwise every
+    field with its mask (in OVS's spellings: ``label=100/0x0,tc=3/0,ttl=64/0x0,bos=1/1``)."""
+    if not lse_mask:
+        return None
+    label, tc, ttl, bos = lse >> 12, (lse >> 9) & 7, lse & 0xFF, (lse >> 8) & 1
+    if lse_mask == 0xFFFFFFFF:
+        return f"mpls(label={label},tc={tc},ttl={ttl},bos={bos})"
+    lm, tm, ttm, bm = lse_mask >> 12, (lse_mask >> 9) & 7, lse_mask & 0xFF, (lse_mask >> 8) & 1
+    return f"mpls(label={label}/0x{lm:x},tc={tc}/{tm:x},ttl={ttl}/0x{ttm:x},bos={bos}/{bm:x})"
+
+
+def _fmt_vlan(tci: int, tci_mask: int) -> str:
+    """``vlan(...)``: ``vid`` and ``pcp`` each when its value or its mask is non-zero, with ``/0x%x`` unless
+    the mask is exact; ``cfi=0`` when the CFI ("tag present") bit is matched as zero."""
+    parts = []
+    vid, pcp = tci & 0xFFF, tci >> 13
+    vm, pm, cm = tci_mask & 0xFFF, tci_mask >> 13, tci_mask & 0x1000
+    if vid or vm:
+        parts.append(f"vid={vid}" + ("" if vm == 0xFFF else f"/0x{vm:x}"))
+    if pcp or pm:
+        parts.append(f"pcp={pcp}" + ("" if pm == 7 else f"/0x{pm:x}"))
+    if cm and not tci & 0x1000:
+        parts.append("cfi=0")
+    return f"vlan({','.join(parts)})"
+
+
+def format_flow(key: int, mask: int, in_port_name: str | None = None) -> str:
+    """The datapath flow ``key``/``mask`` as ``ovs-appctl dpctl/dump-flows`` prints its match.
+
+    ``in_port_name``, when given, is printed instead of the port number (as ``dpctl/dump-flows --names``)."""
+    out: list[str] = []
+    dl_type = F.storage_get(key, "dl_type")
+    ct_tuple = "ct_tuple6" if dl_type == 0x86DD else "ct_tuple4"
+    for name in ("skb_priority", "tunnel", "skb_mark", "ct_state", "ct_zone", "ct_mark", "ct_label",
+                 ct_tuple):
+        a = _fmt_attr(name, key, mask)
+        if a:
+            out.append(a)
+    recirc_mask = _SPEC_RECIRC.get(mask) or _SPEC_RECIRC.full
+    out.append(f"recirc_id({_fmt_field(_SPEC_RECIRC, _SPEC_RECIRC.get(key), recirc_mask)})")
+    a = _fmt_attr("dp_hash", key, mask)
+    if a:
+        out.append(a)
+    out.append(f"in_port({in_port_name})" if in_port_name is not None
+               else f"in_port({F.storage_get(key, 'in_port')})")
+    pt_mask = F.storage_get(mask, "packet_type")
+    if pt_mask:
+        pt = F.storage_get(key, "packet_type")
+        ns_m, id_m = pt_mask >> 16, pt_mask & 0xFFFF
+        ns = f"{pt >> 16}" + ("" if ns_m == 0xFFFF else f"/{ns_m:#x}" if ns_m else "/0")
+        ident = (f"{pt & 0xFFFF:#x}" if pt & 0xFFFF else "0") + ("" if id_m == 0xFFFF else
+                                                                 f"/{id_m:#x}" if id_m else "/0")
+        out.append(f"packet_type(ns={ns},id={ident})")
+    a = _fmt_attr("eth", key, mask)
+    if a:
+        out.append(a)
+    elif not pt_mask and not F.storage_get(key, "packet_type"):
+        out.append("eth()")
+    closing = 0
+    for tci_slot, tpid_slot in (("vlan_tci", "_vlan_tpid"), ("_vlan2_tci", "_vlan2_tpid")):
+        tci_mask = F.storage_get(mask, tci_slot)
+        tci = F.storage_get(key, tci_slot)
+        if not tci & 0x1000 or not tci_mask:
+            break
+        tpid = F.storage_get(key, tpid_slot) or 0x8100
+        out.append(f"eth_type(0x{tpid:04x})")
+        out.append(_fmt_vlan(tci, tci_mask))
+        out.append("encap(")
+        closing += 1
+    a = _fmt_attr("eth_type", key, mask)
+    if a:
+        type_mask = F.storage_get(mask, "dl_type")
+        out.append(f"eth_type(0x{dl_type:04x}" + ("" if type_mask == 0xFFFF else
+                                                            f"/0x{type_mask:04x}") + ")")
+    l3 = _L3.get(dl_type) if F.storage_get(mask, "dl_type") == 0xFFFF else None
+    if l3:
+        a = _fmt_attr(l3, key, mask)
+        if a:
+            out.append(a)
+    if l3 in ("ipv4", "ipv6"):
+        proto = F.storage_get(key, "nw_proto")
+        l4 = _L4_BY_PROTO.get(proto)
+        if proto == 1 and l3 == "ipv4":
+            l4 = "icmp"
+        elif proto == 58 and l3 == "ipv6":
+            l4 = "icmpv6"
+        if l4 and F.storage_get(mask, "nw_proto") == 0xFF:
+            for l4_name in (l4, "tcp_flags" if l4 == "tcp" else None, "nd" if l4 == "icmpv6" else None):
+                if l4_name:
+                    a = _fmt_attr(l4_name, key, mask)
+                    if a:
+                        out.append(a)
+    text = ",".join(out)
+    # The VLAN encapsulations were written as "encap(" items: join them without the comma and close them.
+    return text.replace("encap(,", "encap(") + ")" * closing
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Parsing flows.
+def _split(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses."""
+    items: list[str] = []
+    depth = 0
+    start = 0
+    for i, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise OdpParseError(f"unbalanced parentheses in {text!r}")
+        elif c == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    if depth:
+        raise OdpParseError(f"unbalanced parentheses in {text!r}")
+    last = text[start:].strip()
+    if last or items:
+        items.append(last)
+    return items
+
+
+def _call(item: str) -> tuple[str, str | None]:
+    """``name(args)`` -> (name, args); a bare ``name`` -> (name, None)."""
+    i = item.find("(")
+    if i < 0:
+        return item, None
+    if not item.endswith(")"):
+        raise OdpParseError(f"syntax error at {item!r}")
+    return item[:i], item[i + 1:-1]
+
+
+def _int(text: str) -> int:
+    if text[:1] in ("-", "+"):
+        raise OdpParseError(f"invalid number {text!r}")
+    try:
+        return int(text, 0) if not (len(text) > 1 and text[0] == "0" and text[1].isdigit()) else int(text, 8)
+    except ValueError:
+        raise OdpParseError(f"invalid number {text!r}") from None
+
+
+def _parse_ipv4(text: str) -> int:
+    parts = text.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+        raise OdpParseError(f"invalid IPv4 address {text!r}")
+    return int.from_bytes(bytes(int(p) for p in parts), "big")
+
+
+def _parse_ipv6(text: str) -> int:
+    import socket
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+    except OSError:
+        raise OdpParseError(f"invalid IPv6 address {text!r}") from None
+
+
+def _parse_flag_names(text: str, names: list[tuple[str, int]]) -> tuple[int, int | None]:
+    """``+a-b`` -> (value, mask); ``a|b`` -> (value, None); a number -> (value, None)."""
+    by_name = dict(names)
+    if text and text[0] in "+-":
+        value = mask = 0
+        i = 0
+        while i < len(text):
+            sign = text[i]
+            if sign not in "+-":
+                raise OdpParseError(f"bad flags {text!r}")
+            j = i + 1
+            while j < len(text) and text[j] not in "+-":
+                j += 1
+            bit = by_name.get(text[i + 1:j])
+            if bit is None:
+                raise OdpParseError(f"unknown flag {text[i + 1:j]!r}")
+            mask |= 1 << bit
+            if sign == "+":
+                value |= 1 << bit
+            i = j
+        return value, mask
+    if not text or text[0].isdigit():
+        return (_int(text) if text else 0), None
+    value = 0
+    for n in text.split("|"):
+        bit = by_name.get(n)
+        if bit is None:
+            raise OdpParseError(f"unknown flag {n!r}")
+        value |= 1 << bit
+    return value, None
+
+
+def _parse_value(spec: _Spec, text: str) -> tuple[int, int | None]:
+    """One field's ``value[/mask]`` -> (value, mask or None for exact)."""
+    k = spec.kind
+    if k == TUN_FLAGS:
+        return _parse_flag_names(text, _TUN_FLAG_BITS)
+    if k == CT_STATE:
+        return _parse_flag_names(text, _CT_BITS)
+    if k == TCP_FLAGS and not text[:1].isdigit():
+        return _parse_flag_names(text, _TCP_BITS)
+    vtext, _, mtext = text.partition("/")
+    conv = {ETH: _mac, IP4: _parse_ipv4, IP6: _parse_ipv6}.get(k, _int)
+    if k == FRAG:
+        if vtext not in _FRAG_VALUES:
+            raise OdpParseError(f"bad frag {vtext!r}")
+        return _FRAG_VALUES[vtext], (None if not mtext or _int(mtext) == 0xFF else _int(mtext) & 3)
+    v = conv(vtext)
+    m = conv(mtext) if mtext else None
+    if v >> spec.bits or (m is not None and m >> spec.bits):
+        raise OdpParseError(f"value out of range in {spec.name}={text}")
+    return v, m
+
+
+def _mac(text: str) -> int:
+    try:
+        return parse_mac(text)
+    except ValueError:
+        raise OdpParseError(f"invalid Ethernet address {text!r}") from None
+
+
+def _parse_fields(name: str, args: str) -> list[tuple[_Spec, int, int | None]]:
+    specs = ATTRS[name]
+    out = []
+    if name in _SCALARS:
+        v, m = _parse_value(specs[0], args)
+        return [(specs[0], v, m)]
+    by_name = {s.name: s for s in specs}
+    if name == "ct_tuple6":
+        # OVS prints the IPv6 tuple's ports as src_port/dst_port but also accepts ct_tuple4's spelling.
+        by_name["tp_src"], by_name["tp_dst"] = by_name["src_port"], by_name["dst_port"]
+    for item in _split(args):
+        if not item:
+            continue
+        if name == "tunnel" and item.startswith("flags("):
+            fname, ftext = "flags", item[6:-1]
+        else:
+            fname, eq, ftext = item.partition("=")
+            if not eq:
+                raise OdpParseError(f"{name}: expected field=value, got {item!r}")
+        spec = by_name.get(fname)
+        if spec is None:
+            raise OdpParseError(f"{name}: unknown field {fname!r}")
+        v, m = _parse_value(spec, ftext)
+        out.append((spec, v, m))
+    return out
+
+
+def parse_flow(text: str, port_numbers: Mapping[str, int] | None = None) -> tuple[int, int]:
+    """A datapath flow in ``dpctl`` syntax -> (key, mask).  Raises OdpParseError.
+
+    ``port_numbers`` maps port names to datapath port numbers, for ``in_port(NAME)``."""
+    key = mask = 0
+
+    def parse_items(items: list[str], vlan_depth: int) -> None:
+        nonlocal key, mask
+        pending_tpid: int | None = None
+        for item in items:
+            name, args = _call(item)
+            if args is None:
+                raise OdpParseError(f"syntax error at {item!r}")
+            seen.add(name)
+            if name == "in_port" and port_numbers and args in port_numbers:
+                args = str(port_numbers[args])
+            if name == "encap":
+                parse_items(_split(args), vlan_depth + 1)
+                continue
+            if name == "vlan":
+                slot, tslot = ("vlan_tci", "_vlan_tpid") if vlan_depth == 0 else ("_vlan2_tci", "_vlan2_tpid")
+                tci = tci_mask = 0x1000
+                for f in _split(args):
+                    fname, _, ftext = f.partition("=")
+                    vt, _, mt = ftext.partition("/")
+                    v = _int(vt)
+                    if fname == "vid":
+                        tci |= v & 0xFFF
+                        tci_mask |= _int(mt) & 0xFFF if mt else 0xFFF
+                    elif fname == "pcp":
+                        tci |= (v & 7) << 13
+                        tci_mask |= (_int(mt) & 7 if mt else 7) << 13
+                    elif fname == "cfi":
+                        tci = (tci & ~0x1000) | ((v & 1) << 12)
+                    else:
+                        raise OdpParseError(f"vlan: unknown field {fname!r}")
+                key = F.storage_put(key, slot, tci)
+                mask = F.storage_put(mask, slot, tci_mask)
+                tpid = pending_tpid or 0x8100
+                key = F.storage_put(key, tslot, tpid)
+                mask = F.storage_put(mask, tslot, 0xFFFF)
+                # The TPID was written as the eth_type: the real eth_type comes inside encap().
+                key = F.storage_put(key, "dl_type", 0)
+                mask = F.storage_put(mask, "dl_type", 0)
+                continue
+            if name == "packet_type":
+                pt = ptm = 0
+                for f in _split(args):
+                    fname, _, ftext = f.partition("=")
+                    vt, _, mt = ftext.partition("/")
+                    shift = 16 if fname == "ns" else 0 if fname == "id" else -1
+                    if shift < 0:
+                        raise OdpParseError(f"packet_type: unknown field {fname!r}")
+                    pt |= (_int(vt) & 0xFFFF) << shift
+                    ptm |= (_int(mt) if mt else 0xFFFF) << shift
+                key = F.storage_put(key, "packet_type", pt)
+                mask = F.storage_put(mask, "packet_type", ptm)
+                continue
+            if name not in ATTRS:
+                raise OdpParseError(f"unknown attribute {name!r}")
+            for spec, v, m in _parse_fields(name, args):
+                if m is None:
+                    m = spec.full if spec.kind != FRAG else 3
+                key = spec.put(key, v)
+                mask = spec.put(mask, m | spec.get(mask))
+            if name == "eth_type":
+                pending_tpid = F.storage_get(key, "dl_type")
+
+    seen: set[str] = set()
+    parse_items(_split(text), 0)
+    if not seen & {"eth", "packet_type"}:
+        key = F.storage_put(key, "packet_type", (1 << 16) | F.storage_get(key, "dl_type"))
+    # The userspace datapath always matches recirc_id and in_port exactly.
+    mask = _SPEC_RECIRC.put(mask, _SPEC_RECIRC.full)
+    mask = _SPEC_IN_PORT.put(mask, _SPEC_IN_PORT.full)
+    return key, mask
+
+
+_SPEC_RECIRC = ATTRS["recirc_id"][0]
+_SPEC_IN_PORT = ATTRS["in_port"][0]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Actions.
+@dataclass(frozen=True, slots=True)
+class Output:
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class PushVlan:
+    vid: int
+    pcp: int = 0
+    cfi: int = 1
+    tpid: int = 0x8100
+
+
+@dataclass(frozen=True, slots=True)
+class PopVlan:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PushMpls:
+    label: int
+    tc: int = 0
+    ttl: int = 64
+    bos: int = 1
+    ethertype: int = 0x8847
+
+
+@dataclass(frozen=True, slots=True)
+class PopMpls:
+    ethertype: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetField:
+    """``set(kind(field=value[/mask],...))``: see the module doc.  ``values``/``masks`` are tuples of
+    (field name, int) pairs so that the action stays hashable; ``SetField.of`` builds one from dicts."""
+
+    kind: str
+    values: tuple[tuple[str, int], ...]
+    masks: tuple[tuple[str, int], ...] | None = None
+
+    @staticmethod
+    def of(kind: str, values: dict[str, int], masks: dict[str, int] | None = None) -> SetField:
+        return SetField(kind, tuple(values.items()), None if masks is None else tuple(masks.items()))
+
+    def value_dict(self) -> dict[str, int]:
+        return dict(self.values)
+
+    def mask_dict(self) -> dict[str, int] | None:
+        return None if self.masks is None else dict(self.masks)
+
+
+@dataclass(frozen=True, slots=True)
+class Recirc:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ct:
+    """``ct(...)``.  ``mark``/``label`` are (value, mask); ``nat`` is None (no NAT) or the text inside
+    ``nat(...)`` (empty for a bare ``nat``)."""
+
+    commit: bool = False
+    force_commit: bool = False
+    zone: int | None = None
+    mark: tuple[int, int] | None = None
+    label: tuple[int, int] | None = None
+    helper: str | None = None
+    timeout: str | None = None
+    nat: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CtClear:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Userspace:
+    """``userspace(pid=N,COOKIE[,actions][,tunnel_out_port=P])``: ``userdata`` is raw bytes (printed as
+    ``userdata(hex)``) or a cookie's text (``slow_path(match)``, ``controller(...)``, ...), or None."""
+
+    pid: int
+    userdata: bytes | str | None = None
+    actions: bool = False
+    tunnel_out_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clone:
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """``probability`` is a fraction of 2**32 - 1, as the datapath stores it."""
+
+    probability: int
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Trunc:
+    max_len: int
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hash:
+    """``alg`` 0 is the L4 hash (``l4``), 1 the symmetric L4 hash (``sym_l4``)."""
+
+    alg: int
+    basis: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPktLen:
+    size: int
+    gt: tuple[Action, ...]
+    le: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TnlPush:
+    """A placeholder: ``header`` is the text inside ``tnl_push(...)``."""
+
+    header: str
+
+
+@dataclass(frozen=True, slots=True)
+class TnlPop:
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    pass
+
+
+Action = (Output | PushVlan | PopVlan | PushMpls | PopMpls | SetField | Recirc | Ct | CtClear | Userspace
+          | Clone | Sample | Trunc | Meter | Hash | CheckPktLen | TnlPush | TnlPop | Drop)
+
+_HASH_ALGS = {0: "l4", 1: "sym_l4"}
+_U32_MAX = 0xFFFFFFFF
+
+
+def _fmt_set(a: SetField) -> str:
+    values = a.value_dict()
+    masks = a.mask_dict()
+    specs = ATTRS.get(a.kind)
+    if specs is None:
+        raise ValueError(f"unknown set kind {a.kind!r}")
+    parts = []
+    for spec in specs:
+        if spec.name not in values:
+            continue
+        v = values[spec.name]
+        m = None if masks is None else masks.get(spec.name, spec.full)
+        if m is not None and m == spec.full:
+            m = None
+        if spec.kind == FRAG:
+            text = {0: "no", 1: "first", 2: "later"}.get(v, str(v))
+        elif spec.kind == TUN_FLAGS:
+            text = f"flags({_fmt_field(spec, v, m)})"
+        elif spec.kind == CT_STATE:
+            text = f"{v:#x}" if m is None else f"{v:#x}/{m:#x}"
+        else:
+            text = _fmt_field(spec, v, m)
+        if spec.name != "value" and spec.kind != TUN_FLAGS:
+            text = f"{spec.name}={text}"
+        parts.append(text)
+    return f"set({a.kind}({','.join(parts)}))"
+
+
+def _fmt_ct(a: Ct) -> str:
+    parts = []
+    if a.commit:
+        parts.append("commit")
+    if a.force_commit:
+        parts.append("force_commit")
+    if a.zone is not None:
+        parts.append(f"zone={a.zone}")
+    if a.mark is not None:
+        parts.append(f"mark={a.mark[0]:#x}/{a.mark[1]:#x}")
+    if a.label is not None:
+        v, m = a.label
+        parts.append(f"label={v:#x}" + ("" if m == (1 << 128) - 1 else f"/{m:#x}"))
+    if a.helper is not None:
+        parts.append(f"helper={a.helper}")
+    if a.timeout is not None:
+        parts.append(f"timeout={a.timeout}")
+    if a.nat is not None:
+        parts.append(f"nat({a.nat})" if a.nat else "nat")
+    return f"ct({','.join(parts)})" if parts else "ct"
+
+
+def _fmt_action(a: Action, names: Mapping[int, str] | None) -> str:
+    if isinstance(a, Output):
+        return names.get(a.port, str(a.port)) if names else str(a.port)
+    if isinstance(a, PushVlan):
+        tpid = "" if a.tpid == 0x8100 else f"tpid=0x{a.tpid:04x},"
+        return f"push_vlan({tpid}vid={a.vid},pcp={a.pcp}" + ("" if a.cfi else ",cfi=0") + ")"
+    if isinstance(a, PopVlan):
+        return "pop_vlan"
+    if isinstance(a, PushMpls):
+        return f"push_mpls(label={a.label},tc={a.tc},ttl={a.ttl},bos={a.bos},eth_type={a.ethertype:#x})"
+    if isinstance(a, PopMpls):
+        return f"pop_mpls(eth_type={a.ethertype:#x})"
+    if isinstance(a, SetField):
+        return _fmt_set(a)
+    if isinstance(a, Recirc):
+        return f"recirc({a.id:#x})" if a.id else "recirc(0)"
+    if isinstance(a, Ct):
+        return _fmt_ct(a)
+    if isinstance(a, CtClear):
+        return "ct_clear"
+    if isinstance(a, Userspace):
+        s = f"userspace(pid={a.pid}"
+        if isinstance(a.userdata, bytes):
+            s += f",userdata({a.userdata.hex()})"
+        elif a.userdata is not None:
+            s += f",{a.userdata}"
+        if a.actions:
+            s += ",actions"
+        if a.tunnel_out_port is not None:
+            s += f",tunnel_out_port={a.tunnel_out_port}"
+        return s + ")"
+    if isinstance(a, Clone):
+        return f"clone({format_actions(a.actions, names)})"
+    if isinstance(a, Sample):
+        inner = format_actions(a.actions, names)
+        return f"sample(sample={a.probability / _U32_MAX * 100:.1f}%,actions({inner}))"
+    if isinstance(a, Trunc):
+        return f"trunc({a.max_len})"
+    if isinstance(a, Meter):
+        return f"meter({a.id})"
+    if isinstance(a, Hash):
+        return f"hash({_HASH_ALGS.get(a.alg, f'Unknown hash algorithm({a.alg})')}({a.basis}))"
+    if isinstance(a, CheckPktLen):
+        gt, le = format_actions(a.gt, names), format_actions(a.le, names)
+        return f"check_pkt_len(size={a.size},gt({gt}),le({le}))"
+    if isinstance(a, TnlPush):
+        return f"tnl_push({a.header})"
+    if isinstance(a, TnlPop):
+        return f"tnl_pop({a.port})"
+    if isinstance(a, Drop):
+        return "drop"
+    raise TypeError(f"not a datapath action: {a!r}")
+
+
+def format_actions(actions: list[Action] | tuple[Action, ...],
+                   port_names: Mapping[int, str] | None = None) -> str:
+    """Datapath actions as ``dpctl/dump-flows`` and ``ofproto/trace`` print them (empty: ``drop``).
+
+    ``port_names`` maps datapath port numbers to the names ``dpctl/dump-flows --names`` prints for outputs."""
+    if not actions:
+        return "drop"
+    return ",".join(_fmt_action(a, port_names) for a in actions)
+
+
+def _kv(args: str) -> dict[str, str]:
+    out = {}
+    for item in _split(args):
+        k, eq, v = item.partition("=")
+        if not eq:
+            raise OdpParseError(f"expected key=value, got {item!r}")
+        out[k] = v
+    return out
+
+
+def _need(kv: dict[str, str], name: str, item: str) -> str:
+    if name not in kv:
+        raise OdpParseError(f"{item!r}: missing {name}")
+    return kv[name]
+
+
+def _parse_set(args: str) -> SetField:
+    kind, inner = _call(args)
+    if inner is None or kind not in ATTRS:
+        raise OdpParseError(f"bad set action {args!r}")
+    values: dict[str, int] = {}
+    masks: dict[str, int] = {}
+    masked = False
+    for spec, v, m in _parse_fields(kind, inner):
+        if spec.kind == FRAG:
+            v = {0: 0, 1: 1, 3: 2}[v]
+        if spec.kind == CT_STATE and m is not None and not inner.startswith(("+", "-")):
+            masked = True
+        values[spec.name] = v
+        if m is not None and spec.kind not in (TUN_FLAGS, CT_STATE):
+            masked = True
+        masks[spec.name] = spec.full if m is None else m
+    if kind == "tunnel" and "tun_id" in values:
+        # A tunnel key given means the tunnel header carries one: OVS sets the "key" flag.
+        values["flags"] = values.get("flags", 0) | _TUN_F_KEY
+        masks.setdefault("flags", 0xF)
+    return SetField.of(kind, values, masks if masked else None)
+
+
+def _parse_one(item: str, ports: Mapping[str, int] | None) -> Action:
+    name, args = _call(item)
+    if args is None:
+        if name.isdigit():
+            return Output(int(name))
+        if ports and name in ports:
+            return Output(ports[name])
+        simple: dict[str, Action] = {"drop": Drop(), "pop_vlan": PopVlan(), "ct_clear": CtClear(), "ct": Ct()}
+        if name in simple:
+            return simple[name]
+        raise OdpParseError(f"unknown action {item!r}")
+    if name == "push_vlan":
+        kv = _kv(args)
+        return PushVlan(vid=_int(kv.get("vid", "0")), pcp=_int(kv.get("pcp", "0")),
+                        cfi=_int(kv.get("cfi", "1")),
+                        tpid=_int(kv.get("tpid", "0x8100")))
+    if name == "push_mpls":
+        kv = _kv(args)
+        return PushMpls(*(_int(_need(kv, k, item)) for k in ("label", "tc", "ttl", "bos", "eth_type")))
+    if name == "pop_mpls":
+        return PopMpls(_int(_need(_kv(args), "eth_type", item)))
+    if name == "set":
+        return _parse_set(args)
+    if name == "recirc":
+        return Recirc(_int(args))
+    if name == "ct":
+        return _parse_ct(args)
+    if name == "userspace":
+        return _parse_userspace(args)
+    if name == "clone":
+        return Clone(tuple(parse_actions(args, ports)))
+    if name == "sample":
+        items = _split(args)
+        if len(items) != 2 or not items[0].startswith("sample=") or not items[0].endswith("%"):
+            raise OdpParseError(f"bad sample action {item!r}")
+        try:
+            pct = float(items[0][7:-1])
+        except ValueError:
+            raise OdpParseError(f"bad sample probability in {item!r}") from None
+        if not 0 <= pct <= 100:
+            raise OdpParseError(f"sample probability out of range in {item!r}")
+        inner = _call(items[1])
+        if inner[0] != "actions" or inner[1] is None:
+            raise OdpParseError(f"bad sample action {item!r}")
+        return Sample(round(pct / 100 * _U32_MAX), tuple(parse_actions(inner[1], ports)))
+    if name == "trunc":
+        return Trunc(_int(args))
+    if name == "meter":
+        return Meter(_int(args))
+    if name == "hash":
+        alg, basis = _call(args)
+        algs = {v: k for k, v in _HASH_ALGS.items()}
+        if alg not in algs or basis is None:
+            raise OdpParseError(f"bad hash action {item!r}")
+        return Hash(algs[alg], _int(basis))
+    if name == "check_pkt_len":
+        items = _split(args)
+        if len(items) != 3 or not items[0].startswith("size="):
+            raise OdpParseError(f"bad check_pkt_len action {item!r}")
+        gt, le = _call(items[1]), _call(items[2])
+        if gt[0] != "gt" or le[0] != "le" or gt[1] is None or le[1] is None:
+            raise OdpParseError(f"bad check_pkt_len action {item!r}")
+        return CheckPktLen(_int(items[0][5:]), tuple(parse_actions(gt[1], ports)),
+                           tuple(parse_actions(le[1], ports)))
+    if name == "tnl_push":
+        return TnlPush(args)
+    if name == "tnl_pop":
+        return TnlPop(_int(args))
+    raise OdpParseError(f"unknown action {item!r}")
+
+
+def _parse_ct(args: str) -> Ct:
+    kw: dict[str, object] = {}
+    for item in _split(args):
+        if item in ("commit", "force_commit"):
+            kw[item] = True
+        elif item == "nat":
+            kw["nat"] = ""
+        elif item.startswith("nat("):
+            kw["nat"] = item[4:-1]
+        else:
+            k, eq, v = item.partition("=")
+            if not eq:
+                raise OdpParseError(f"bad ct argument {item!r}")
+            if k == "zone":
+                kw["zone"] = _int(v)
+            elif k in ("mark", "label"):
+                vt, _, mt = v.partition("/")
+                full = _U32_MAX if k == "mark" else (1 << 128) - 1
+                kw[k] = (_int(vt), _int(mt) if mt else full)
+            elif k in ("helper", "timeout"):
+                kw[k] = v
+            else:
+                raise OdpParseError(f"bad ct argument {item!r}")
+    return Ct(**kw)  # type: ignore[arg-type]
+
+
+def _parse_userspace(args: str) -> Userspace:
+    pid: int | None = None
+    userdata: bytes | str | None = None
+    actions = False
+    tunnel_out_port = None
+    for item in _split(args):
+        if item.startswith("pid="):
+            pid = _int(item[4:])
+        elif item == "actions":
+            actions = True
+        elif item.startswith("tunnel_out_port="):
+            tunnel_out_port = _int(item[16:])
+        elif item.startswith("userdata("):
+            try:
+                data = bytes.fromhex(item[9:-1])
+            except ValueError:
+                raise OdpParseError(f"bad userdata {item!r}") from None
+            userdata = data + bytes(max(0, 8 - len(data)))
+        elif item.startswith("slow_path("):
+            reasons = item[10:-1]
+            userdata = f"slow_path({reasons or '0'})"
+        else:
+            userdata = item
+    if pid is None:
+        raise OdpParseError("userspace action needs pid=")
+    return Userspace(pid, userdata, actions, tunnel_out_port)
+
+
+def parse_actions(text: str, port_numbers: Mapping[str, int] | None = None) -> list[Action]:
+    """Datapath actions in ``dpctl``/``ofproto/trace`` syntax -> the action list (``drop`` alone: []).
+
+    ``port_numbers`` maps port names to datapath port numbers, for outputs written by name.  Raises
+    OdpParseError."""
+    items = _split(text.strip())
+    if not items or items == ["drop"]:
+        return []
+    return [_parse_one(i, port_numbers) for i in items]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A whole dump-flows line.
+_SHORT_TCP_FLAGS = [(1, "S"), (0, "F"), (3, "P"), (2, "R"), (5, "U"), (4, "."), (6, "E"), (7, "C"), (8, "N"),
+                    (9, "R"), (10, "R"), (11, "R")]
+
+
+def format_tcp_flags_short(flags: int) -> str:
+    """TCP flags as the ``flags:`` item of dump-flows writes them: ``S``, ``F``, ``P``, ``R``, ``U``, ``.``
+    (ACK), ``E``, ``C``, ``N``, then ``R`` for each reserved bit."""
+    return "".join(ch for bit, ch in _SHORT_TCP_FLAGS if flags >> bit & 1)
+
+
+def format_dp_flow_line(key: int, mask: int, packets: int, nbytes: int, used_seconds_ago: float | None,
+                        tcp_flags: int, actions: list[Action] | tuple[Action, ...],
+                        port_names: Mapping[int, str] | None = None) -> str:
+    """One line of ``ovs-appctl dpctl/dump-flows``: match, statistics, then actions.
+
+    ``used_seconds_ago`` is None for a flow that never matched a packet (``used:never``); ``flags:`` is
+    printed only when some TCP flag was seen.  With ``port_names`` (datapath port number -> name) the input
+    port and the outputs are printed by name, as ``dpctl/dump-flows --names`` does."""
+    used = "never" if used_seconds_ago is None else f"{used_seconds_ago:.3f}s"
+    in_port = F.storage_get(key, "in_port")
+    in_port_name = port_names.get(in_port) if port_names else None
+    line = f"{format_flow(key, mask, in_port_name)}, packets:{packets}, bytes:{nbytes}, used:{used}, "
+    if tcp_flags:
+        line += f"flags:{format_tcp_flags_short(tcp_flags)}, "
+    return line + "actions:" + format_actions(actions, port_names)
+
