@@ -21,6 +21,7 @@ stored) are ``match_text.MatchBuilder``'s, so parsing text and decoding the wire
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -511,8 +512,19 @@ def encode_match(match: Match, version: int, tun_md: MT.TunMetadata | None = Non
     """OVS ``nx_put_raw``: the entries encoding ``match`` (no padding).  ``version`` 0 is NXM, else the OpenFlow
     wire version of OXM.  ``tun_md`` gives the tunnel-metadata option lengths (derived from the mask when None).
     A cookie match (NXM only) is appended when ``cookie_mask`` is not zero."""
+    if tun_md is None and not cookie_mask:
+        return _encode_plain(match.value, match.mask, version)
     md = tun_md if tun_md is not None else MT.TunMetadata.derive(match)
     entries = nx_put_entries(match, md, version, cookie, cookie_mask)
+    return b"".join(_entry_bytes(e, version) for e in entries)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _encode_plain(value: int, mask: int, version: int) -> bytes:
+    """``encode_match`` of a match without a given tunnel-metadata table or cookie, remembered: a switch encodes the
+    same rules' matches in every flow dump and flow monitor update (bench/openflow.py: dumps were dominated by it)."""
+    match = Match(value, mask)
+    entries = nx_put_entries(match, MT.TunMetadata.derive(match), version, 0, 0)
     return b"".join(_entry_bytes(e, version) for e in entries)
 
 
