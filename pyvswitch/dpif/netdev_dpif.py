@@ -1,0 +1,359 @@
+"""The userspace datapath (Open vSwitch's ``dpif-netdev``): megaflows in Python, ports that are netdevs.
+
+:class:`NetdevDpif` implements :class:`pyvswitch.dpif.dpif.Dpif`.  A ``dummy`` datapath (``dpif_type
+"dummy"``, named ``ovs-dummy``) is this provider with dummy ports, exactly as in Open vSwitch, where the dummy
+datapath is the userspace one with in-memory ports.
+
+The path of a batch (:meth:`NetdevDpif.receive`)
+-----------------------------------------------
+1. Each frame's flow key is extracted (:func:`pyvswitch.flow.extract.extract`) with the input port and the
+   packet's metadata (``recirc_id``, ``dp_hash``, ``skb_priority``, ``pkt_mark``, the conntrack state).
+2. :meth:`FlowCaches.lookup_batch` finds each key's megaflow (EMC, then megaflow cache).
+3. The hits are grouped by megaflow, in the order of each megaflow's first packet, and each group is executed
+   with one :func:`execute_batch` call; its statistics (packets, bytes, ``used = now``, TCP flags) are
+   recorded once per group.
+4. The misses go to the upcall handler in one call (see :mod:`pyvswitch.dpif.dpif` for the answers).  Each
+   answer is installed (flow limit honoured: a refused install counts as lost, but the packet is still
+   executed) and executed on its packet.  Upcalled packets are not counted in flow statistics.
+5. Outputs go to the output port's ``send`` callable (a frame for an unknown port is dropped and counted in
+   ``n_tx_dropped``); ``userspace(...)`` actions go to ``userspace_handler(frame, action, md)`` (packet-ins,
+   samples); ``recirc(id)`` queues the packet with its metadata, and after the batch the queued packets are
+   processed as a new batch (with ``recirc_id`` in their keys), up to ``MAX_RECIRC_DEPTH`` passes; deeper
+   recirculations are dropped and counted in ``n_recirc_dropped``, as Open vSwitch drops them.
+
+Differences from Open vSwitch
+-----------------------------
+* One "thread": the counters of ``dpctl/show`` are those of the whole datapath, and dumps are headed by
+  "flow-dump from the main thread:" as Open vSwitch's dummy datapath (which has no PMD threads) heads them.
+* Tunnel metadata is not carried through recirculation into the key (only the scalar metadata above is).
+* Two missed packets of one batch that lead to the same megaflow both go to the upcall handler (Open vSwitch
+  re-looks up the second one after installing the first's flow); the second install finds the flow already
+  there and simply executes it.
+* Open vSwitch enforces the flow limit in ofproto's upcall layer (which then answers ``ENOSPC``); here the
+  datapath's own :class:`FlowCaches` limit plays that part, with the same outcome (executed, not installed,
+  lost).
+
+Not done: tunnel ports (``tnl_pop`` drops the packet and counts it in ``n_tx_dropped``), real conntrack and
+meters (the :class:`ExecContext` defaults: every connection new, every meter passes), PMD threads and their
+``dpif-netdev/pmd-stats-show`` per thread (the caches' ``pmd_stats_lines`` give the single thread's).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from pyvswitch.dpif.dpif import Dpif, DpifError, DpifFlow, DpifPort, DpifStats
+from pyvswitch.dpif.execute import ExecContext, PacketMetadata, execute, execute_batch
+from pyvswitch.dpif.flow_cache import (
+    DEFAULT_EMC_INSERT_INV_PROB,
+    DEFAULT_FLOW_LIMIT,
+    FlowCaches,
+    Megaflow,
+)
+from pyvswitch.dpif.odp import Action, Userspace
+from pyvswitch.flow import fields as F
+from pyvswitch.flow.extract import extract
+from pyvswitch.netdev.netdev import Netdev
+
+__all__ = ["MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "dummy_dpif"]
+
+MAX_RECIRC_DEPTH = 6
+"""Recirculation passes a packet may make (Open vSwitch's userspace datapath allows 6)."""
+
+UserspaceHandler = Callable[[bytes, Userspace, PacketMetadata], None]
+"""``handler(frame, action, md)``: a packet sent to userspace by a ``userspace(...)`` action."""
+
+SendFn = Callable[[bytes], object]
+
+# The key bits the userspace datapath always matches exactly.
+_ALWAYS_EXACT = F.storage_mask("in_port") | F.storage_mask("recirc_id")
+_TCP_FLAGS_OFS, _TCP_FLAGS_BITS = F.STORAGE["tcp_flags"]
+_TCP_FLAGS_MASK = (1 << 12) - 1
+_DL_TYPE_OFS = F.STORAGE["dl_type"][0]
+_NW_PROTO_OFS = F.STORAGE["nw_proto"][0]
+
+
+@dataclass(slots=True)
+class _Port:
+    name: str
+    port_no: int
+    type: str
+    send: SendFn | None
+    netdev: Netdev | None = None
+
+
+def _md_bits(md: PacketMetadata) -> int:
+    """The key bits of a packet's metadata (what ``extract`` ORs into the key)."""
+    key = 0
+    if md.recirc_id:
+        key = F.storage_put(key, "recirc_id", md.recirc_id)
+    if md.dp_hash:
+        key = F.storage_put(key, "dp_hash", md.dp_hash)
+    if md.skb_priority:
+        key = F.storage_put(key, "skb_priority", md.skb_priority)
+    if md.skb_mark:
+        key = F.storage_put(key, "pkt_mark", md.skb_mark)
+    if md.ct_state:
+        key = F.storage_put(key, "ct_state", md.ct_state)
+    if md.ct_zone:
+        key = F.storage_put(key, "ct_zone", md.ct_zone)
+    if md.ct_mark:
+        key = F.storage_put(key, "ct_mark", md.ct_mark)
+    if md.ct_label:
+        key = F.storage_put(key, "ct_label", md.ct_label)
+    return key
+
+
+def _tcp_flags(key: int) -> int:
+    """The TCP flags of a packet key (0 unless the packet is IPv4/IPv6 TCP)."""
+    if (key >> _NW_PROTO_OFS) & 0xFF != 6 or ((key >> _DL_TYPE_OFS) & 0xFFFF) not in (0x0800, 0x86DD):
+        return 0
+    return (key >> _TCP_FLAGS_OFS) & _TCP_FLAGS_MASK
+
+
+def _snapshot(flow: Megaflow) -> DpifFlow:
+    return DpifFlow(flow.ufid, flow.key, flow.mask, flow.actions, flow.packets, flow.bytes, flow.used,
+                    flow.tcp_flags, flow.created)
+
+
+class _Ctx(ExecContext):
+    """Routes the side effects of execution to the datapath."""
+
+    def __init__(self, dp: NetdevDpif, depth: int) -> None:
+        super().__init__(seed=None)
+        self.dp = dp
+        self.depth = depth
+
+    def output(self, port: int, frame: bytes) -> None:
+        self.dp._output(port, frame)
+
+    def userspace(self, frame: bytes, action: Userspace, md: PacketMetadata) -> None:
+        self.dp.n_userspace += 1
+        handler = self.dp.userspace_handler
+        if handler is not None:
+            handler(frame, action, md)
+
+    def recirc(self, frame: bytes, recirc_id: int, md: PacketMetadata) -> None:
+        self.dp._recirc_queue.append((frame, md, self.depth + 1))
+
+    def tnl_pop(self, frame: bytes, port: int, md: PacketMetadata) -> None:
+        # No tunnel ports yet: a tnl_pop has nothing to decapsulate into.
+        self.dp.n_tx_dropped += 1
+
+
+class NetdevDpif(Dpif):
+    """The userspace datapath.  See the module docstring.
+
+    ``clock`` gives the time in seconds (``time.monotonic`` by default; tests inject one).  ``flow_limit``,
+    ``emc_insert_inv_prob`` and ``rng`` configure the :class:`FlowCaches`.  Port 0 is the datapath's own
+    port, named after the datapath, of type ``local_type``.  ``report_masks`` makes ``dpctl/show`` print the
+    ``masks:`` line (Open vSwitch's userspace datapath does not print it)."""
+
+    def __init__(self, name: str = "ovs-netdev", dpif_type: str = "netdev", *,
+                 local_type: str = "tap", flow_limit: int = DEFAULT_FLOW_LIMIT,
+                 emc_insert_inv_prob: int = DEFAULT_EMC_INSERT_INV_PROB, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.monotonic, report_masks: bool = False) -> None:
+        super().__init__(name, dpif_type)
+        self.caches = FlowCaches(flow_limit, emc_insert_inv_prob, rng=rng)
+        self.clock = clock
+        self.report_masks = report_masks
+        self.userspace_handler: UserspaceHandler | None = None
+        self._ports: dict[int, _Port] = {}
+        self._recirc_queue: list[tuple[bytes, PacketMetadata, int]] = []
+        self.n_tx_dropped = 0
+        self.n_recirc_dropped = 0
+        self.n_userspace = 0
+        self.n_upcalls = 0
+        self._ports[0] = _Port(name, 0, local_type, None)
+
+    # -- Ports ---------------------------------------------------------------------------------------
+
+    def port_add(self, name: str, type_: str = "dummy", port_no: int | None = None,
+                 send: SendFn | None = None) -> int:
+        """Add a port; ``send(frame)`` transmits a frame out of it (None: frames to it are dropped)."""
+        if any(p.name == name for p in self._ports.values()):
+            raise DpifError("EEXIST", f"{self.name}: port {name} already exists")
+        if port_no is None:
+            port_no = 1
+            while port_no in self._ports:
+                port_no += 1
+        elif port_no in self._ports:
+            raise DpifError("EBUSY", f"{self.name}: port number {port_no} is in use")
+        self._ports[port_no] = _Port(name, port_no, type_, send)
+        return port_no
+
+    def add_netdev(self, netdev: Netdev, port_no: int | None = None) -> int:
+        """Add ``netdev`` as a port: frames it receives enter this datapath, outputs go to its ``send``."""
+        no = self.port_add(netdev.name, netdev.netdev_class, port_no, netdev.send)
+        self._ports[no].netdev = netdev
+        netdev.rx_handler = lambda _dev, frame: self.receive(no, [frame])
+        return no
+
+    def port_del(self, port_no: int) -> None:
+        if port_no == 0 or port_no not in self._ports:
+            raise DpifError("ENOENT", f"{self.name}: no port {port_no} to delete")
+        port = self._ports.pop(port_no)
+        if port.netdev is not None:
+            port.netdev.rx_handler = None
+
+    def port_list(self) -> list[DpifPort]:
+        return [DpifPort(p.name, p.port_no, p.type) for _, p in sorted(self._ports.items())]
+
+    def set_port_send(self, port_no: int, send: SendFn | None) -> None:
+        """Replace the transmit callable of a port (the local port's included)."""
+        self._ports[port_no].send = send
+
+    # -- Flows ---------------------------------------------------------------------------------------
+
+    def flow_put(self, key: int, mask: int, actions: Sequence[Action], ufid: int | None = None, *,
+                 create: bool = True, modify: bool = False, zero_stats: bool = False) -> DpifFlow:
+        mask |= _ALWAYS_EXACT
+        mf = self.caches.megaflows
+        existing = mf.find(key, mask)
+        if existing is None and ufid is not None:
+            existing = mf.get(ufid)
+            if existing is not None and (existing.key, existing.mask) != (key & mask, mask):
+                raise DpifError("EEXIST", f"{self.name}: ufid is used by a different flow")
+        if existing is not None:
+            if not modify:
+                raise DpifError("EEXIST", f"{self.name}: flow already exists")
+            existing.actions = tuple(actions)
+            if zero_stats:
+                existing.packets = existing.bytes = existing.tcp_flags = 0
+                existing.used = 0.0
+            return _snapshot(existing)
+        if not create:
+            raise DpifError("ENOENT", f"{self.name}: no such flow to modify")
+        flow = mf.insert(key, mask, tuple(actions), ufid, self.clock())
+        if flow is None:
+            raise DpifError("EFBIG", f"{self.name}: flow limit reached")
+        return _snapshot(flow)
+
+    def flow_get(self, ufid: int) -> DpifFlow | None:
+        flow = self.caches.megaflows.get(ufid)
+        return None if flow is None else _snapshot(flow)
+
+    def flow_del(self, ufid: int) -> DpifFlow | None:
+        flow = self.caches.megaflows.get(ufid)
+        if flow is None:
+            return None
+        self.caches.remove(flow)
+        return _snapshot(flow)
+
+    def flow_flush(self) -> int:
+        return len(self.caches.flush())
+
+    def flow_dump(self) -> Iterator[DpifFlow]:
+        for flow in self.caches:
+            yield _snapshot(flow)
+
+    # -- Packets -------------------------------------------------------------------------------------
+
+    def execute(self, packet: bytes, actions: Sequence[Action], md: PacketMetadata | None = None) -> None:
+        ctx = _Ctx(self, 0)
+        execute(packet, tuple(actions), ctx, md.copy() if md is not None else PacketMetadata())
+        self._drain_recirc()
+
+    def receive(self, port_no: int, frames: Sequence[bytes], now: float | None = None) -> None:
+        """Process a batch of frames received on port ``port_no`` (see the module docstring)."""
+        if now is None:
+            now = self.clock()
+        md = PacketMetadata(in_port=port_no)
+        self._process(frames, [md] * len(frames), 0, now, shared_md=True)
+        self._drain_recirc(now)
+
+    def _drain_recirc(self, now: float | None = None) -> None:
+        while self._recirc_queue:
+            if now is None:
+                now = self.clock()
+            queue, self._recirc_queue = self._recirc_queue, []
+            by_depth: dict[int, tuple[list[bytes], list[PacketMetadata]]] = {}
+            for frame, md, depth in queue:
+                if depth > MAX_RECIRC_DEPTH:
+                    self.n_recirc_dropped += 1
+                    continue
+                frames, mds = by_depth.setdefault(depth, ([], []))
+                frames.append(frame)
+                mds.append(md)
+            for depth, (frames, mds) in by_depth.items():
+                self._process(frames, mds, depth, now, shared_md=False)
+
+    def _process(self, frames: Sequence[bytes], mds: list[PacketMetadata], depth: int, now: float,
+                 shared_md: bool) -> None:
+        keys = [extract(frame, md.in_port, _md_bits(md)) for frame, md in zip(frames, mds)]
+        found = self.caches.lookup_batch(keys)
+        ctx = _Ctx(self, depth)
+        groups: dict[Megaflow, list[int]] = {}
+        misses: list[int] = []
+        for i, flow in enumerate(found):
+            if flow is None:
+                misses.append(i)
+            else:
+                groups.setdefault(flow, []).append(i)
+        record = self.caches.record
+        for flow, idx in groups.items():
+            batch = [frames[i] for i in idx]
+            flags = 0
+            for i in idx:
+                flags |= _tcp_flags(keys[i])
+            record(flow, len(idx), sum(map(len, batch)), flags, now)
+            if shared_md:
+                ctx.md = mds[0]
+                execute_batch(batch, flow.actions, ctx)
+            else:
+                execute_batch(batch, flow.actions, ctx, [mds[i].copy() for i in idx])
+        if misses:
+            self._upcall([frames[i] for i in misses], [keys[i] for i in misses],
+                         [mds[i] for i in misses], ctx, now)
+
+    def _upcall(self, frames: list[bytes], keys: list[int], mds: list[PacketMetadata], ctx: _Ctx,
+                now: float) -> None:
+        handler = self.upcall_handler
+        if handler is None:
+            self.caches.note_lost(len(frames))
+            return
+        self.n_upcalls += len(frames)
+        answers = list(handler(list(zip(frames, keys))))
+        if len(answers) != len(frames):
+            raise ValueError(f"upcall handler answered {len(answers)} of {len(frames)} packets")
+        for frame, md, answer in zip(frames, mds, answers):
+            if answer is None:
+                self.caches.note_lost()
+                continue
+            key, mask, actions = answer
+            actions = tuple(actions)
+            if mask is not None:
+                flow = self.caches.install(key, mask | _ALWAYS_EXACT, actions, None, now)
+                if flow is not None:
+                    actions = flow.actions
+            execute(frame, actions, ctx, md.copy())
+
+    def _output(self, port_no: int, frame: bytes) -> None:
+        port = self._ports.get(port_no)
+        if port is None or port.send is None:
+            self.n_tx_dropped += 1
+            return
+        port.send(frame)
+
+    # -- Statistics ----------------------------------------------------------------------------------
+
+    def get_stats(self) -> DpifStats:
+        c = self.caches
+        if self.report_masks:
+            return DpifStats(c.n_emc_hit + c.n_megaflow_hit, c.n_missed, c.n_lost, len(c),
+                             c.megaflows.n_mask_hit, c.megaflows.n_masks)
+        return DpifStats(c.n_emc_hit + c.n_megaflow_hit, c.n_missed, c.n_lost, len(c))
+
+    def now(self) -> float:
+        return self.clock()
+
+
+def dummy_dpif(name: str = "ovs-dummy", *, flow_limit: int = DEFAULT_FLOW_LIMIT,
+               emc_insert_inv_prob: int = DEFAULT_EMC_INSERT_INV_PROB, rng: random.Random | None = None,
+               clock: Callable[[], float] = time.monotonic, report_masks: bool = False) -> NetdevDpif:
+    """A ``dummy`` datapath: the userspace datapath, typed ``dummy``, whose own port is ``dummy-internal``."""
+    return NetdevDpif(name, "dummy", local_type="dummy-internal", flow_limit=flow_limit,
+                      emc_insert_inv_prob=emc_insert_inv_prob, rng=rng, clock=clock, report_masks=report_masks)
