@@ -94,6 +94,7 @@ class OFProto:
     on_port_change: list[Callable[[str, OFPort], None]] = field(default_factory=list)
     on_flow_removed: list[Callable[[Removed], None]] = field(default_factory=list)
     created: float = field(init=False)
+    _mod_down: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.tables = FlowTables(clock=self.clock)
@@ -113,13 +114,15 @@ class OFProto:
                 del self.ports[no]
                 changes.append(("delete", old))
         for no, p in new.items():
-            old = self.ports.get(no)
-            if old is None:
+            prev = self.ports.get(no)
+            if prev is None:
                 self.ports[no] = p
                 changes.append(("add", p))
             else:
-                p = replace(p, config=old.config | (p.config & OFPPC.PORT_DOWN))
-                if p != old:
+                # Port-mod bits stay; PORT_DOWN follows the device unless a port-mod set it.
+                down = (p.config | (OFPPC.PORT_DOWN if no in self._mod_down else 0)) & OFPPC.PORT_DOWN
+                p = replace(p, config=(prev.config & ~OFPPC.PORT_DOWN) | down)
+                if p != prev:
                     self.ports[no] = p
                     changes.append(("modify", p))
         for reason, p in changes:
@@ -135,6 +138,11 @@ class OFProto:
         if hw_addr is not None and hw_addr.lower() != p.hw_addr.lower():
             raise ValueError("hardware address does not match")
         cfg = (p.config & ~mask) | (config & mask)
+        if mask & OFPPC.PORT_DOWN:
+            if config & OFPPC.PORT_DOWN:
+                self._mod_down.add(port_no)
+            else:
+                self._mod_down.discard(port_no)
         state = p.state
         new = replace(p, config=cfg, state=state)
         if new != p:

@@ -209,3 +209,16 @@ def test_vacancy_events_as_table_status(cs: ConnSet) -> None:
     text = subprocess.run(["ovs-ofctl", "ofp-print", statuses[0].data.hex()], capture_output=True, text=True,
                           check=True).stdout
     assert "reason=VACANCY_DOWN" in text and "vacancy=10%" in text, text
+
+
+def test_port_down_follows_the_device_unless_a_port_mod_set_it(cs: ConnSet) -> None:
+    op = cs.ofproto
+    op.set_ports([OFPort(1, "p1", "aa:55:aa:55:00:01", config=1), OFPort(2, "p2", "aa:55:aa:55:00:02")])
+    assert op.ports[1].config & 1
+    op.set_ports([OFPort(1, "p1", "aa:55:aa:55:00:01"), OFPort(2, "p2", "aa:55:aa:55:00:02")])
+    assert not op.ports[1].config & 1          # The device came back up.
+    op.mod_port(2, None, 1 | 0x10, 1 | 0x10)   # Port-mod: down and no-flood.
+    op.set_ports([OFPort(1, "p1", "aa:55:aa:55:00:01"), OFPort(2, "p2", "aa:55:aa:55:00:02")])
+    assert op.ports[2].config == 1 | 0x10
+    op.mod_port(2, None, 0, 1)
+    assert op.ports[2].config == 0x10
