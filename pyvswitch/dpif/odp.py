@@ -69,6 +69,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pyvswitch.dpif.flow_cache import format_tcp_flags
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.values import CT_STATE_NAMES, TCP_FLAG_NAMES, format_ipv6, format_mac, parse_mac
 
@@ -1022,14 +1023,10 @@ def parse_actions(text: str, port_numbers: Mapping[str, int] | None = None) -> l
 
 # ------------------------------------------------------------------------------------------------------------
 # A whole dump-flows line.
-_SHORT_TCP_FLAGS = [(1, "S"), (0, "F"), (3, "P"), (2, "R"), (5, "U"), (4, "."), (6, "E"), (7, "C"), (8, "N"),
-                    (9, "R"), (10, "R"), (11, "R")]
-
-
 def format_tcp_flags_short(flags: int) -> str:
     """TCP flags as the ``flags:`` item of dump-flows writes them: ``S``, ``F``, ``P``, ``R``, ``U``, ``.``
-    (ACK), ``E``, ``C``, ``N``, then ``R`` for each reserved bit."""
-    return "".join(ch for bit, ch in _SHORT_TCP_FLAGS if flags >> bit & 1)
+    (ACK), ``E``, ``C``, ``N``, and reserved bits as ``[200]``, ``[400]``, ``[800]`` (the flow caches' printer)."""
+    return format_tcp_flags(flags) if flags else ""
 
 
 def format_dp_flow_line(key: int, mask: int, packets: int, nbytes: int, used_seconds_ago: float | None,

@@ -67,6 +67,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 
+from pyvswitch.flow.values import format_mac
 from pyvswitch.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = [
@@ -126,10 +127,6 @@ def parse_mac(value: MacLike) -> int:
                                   for p in parts):
         raise FdbError("bad MAC address")
     return int("".join(p.rjust(2, "0") for p in parts), 16)
-
-
-def format_mac(mac: int) -> str:
-    return mac.to_bytes(6, "big").hex(":")
 
 
 def is_multicast(mac: int) -> bool:
