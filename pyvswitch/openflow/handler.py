@@ -64,8 +64,6 @@ UNDEFINED_GENERATION = 0xFFFFFFFFFFFFFFFF
 _WRITES = frozenset({"FLOW_MOD", "GROUP_MOD", "PORT_MOD", "TABLE_MOD", "METER_MOD", "PACKET_OUT",
                      "BUNDLE_CONTROL", "BUNDLE_ADD_MESSAGE", "TLV_TABLE_MOD", "NXT_RESUME", "CT_FLUSH_ZONE"})
 _OXM = {3: Proto.OF12_OXM, 4: Proto.OF13_OXM, 5: Proto.OF14_OXM, 6: Proto.OF15_OXM}
-_REMOVED_REASON = {RemovedReason.IDLE_TIMEOUT: PK.OFPRR_IDLE_TIMEOUT, RemovedReason.HARD_TIMEOUT: PK.OFPRR_HARD_TIMEOUT,
-                   RemovedReason.DELETE: PK.OFPRR_DELETE, RemovedReason.EVICTION: PK.OFPRR_EVICTION}
 _PORT_REASON = {"add": 0, "delete": 1, "modify": 2}
 _ROLES = ["nochange", ROLE_EQUAL, ROLE_MASTER, ROLE_SLAVE]   # OpenFlow 1.2 role numbers
 _FRAG_NAMES = {SW.FRAG_NORMAL: "normal", SW.FRAG_DROP: "drop", SW.FRAG_REASM: "reassemble",
@@ -73,13 +71,9 @@ _FRAG_NAMES = {SW.FRAG_NORMAL: "normal", SW.FRAG_DROP: "drop", SW.FRAG_REASM: "r
 _FRAG_NUMBERS = {v: k for k, v in _FRAG_NAMES.items()}
 
 
-class OFError(Exception):
-    """Refuse the message being handled with OpenFlow error ``code`` (Open vSwitch's name)."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(code)
-        self.code = code
-        self.detail = detail
+class OFError(OFPDecodeError):
+    """Refuse the message being handled with OpenFlow error ``code`` (Open vSwitch's name): the switch side's
+    refusals and the decoders' are answered alike."""
 
 
 @dataclass
@@ -99,9 +93,6 @@ class OFConn:
     async_config: Any = None
     bundles: dict[int, Any] = field(default_factory=dict)
     monitors: dict[int, Any] = field(default_factory=dict)
-    #: Flow monitor updates held back while the connection's output is congested.
-    n_received: int = 0
-    n_errors: int = 0
 
     def __post_init__(self) -> None:
         if self.kind == PRIMARY:
@@ -126,7 +117,6 @@ class OFConn:
         return self.version == 1 and self.flow_format == Proto.OF10_NXM
 
     def error(self, code: str, request: bytes, xid: int) -> None:
-        self.n_errors += 1
         self.send(M.encode_error(self.version, code, xid, request))
 
     def receives(self, kind: str, reason: int) -> bool:
@@ -232,12 +222,11 @@ class ConnSet:
 
     def receive(self, conn: OFConn, data: bytes) -> None:
         """Handle one whole message from ``conn``."""
-        conn.n_received += 1
         xid = struct.unpack_from("!I", data, 4)[0] if len(data) >= 8 else 0
         try:
             msg = M.decode(data)
             self._dispatch(conn, msg)
-        except (OFError, OFPDecodeError, GroupModError, MeterModError, FlowModError) as e:
+        except (OFPDecodeError, GroupModError, MeterModError, FlowModError) as e:
             code = e.code
             detail = getattr(e, "detail", "") or getattr(e, "message", "")
             log.info("%s: %s: refused with %s%s", self.ofproto.name, conn.name, code, f" ({detail})" if detail else "")
@@ -354,9 +343,14 @@ class ConnSet:
             if isinstance(a, AM.Meter) and a.meter_id not in self.ofproto.meters:
                 raise OFError("OFPMMFC_INVALID_METER", f"meter {a.meter_id} does not exist")
 
-    def apply_flow_mods(self, fms: list[FlowMod], conn: OFConn | None, xid: int) -> None:
-        """Apply flow-mods atomically and tell flow monitors and flow-removed listeners."""
+    def apply_flow_mods(self, fms: list[FlowMod], conn: OFConn | None, xid: int,
+                        reason: RemovedReason | None = None) -> None:
+        """Apply flow-mods atomically and tell flow monitors, flow-removed listeners and vacancy events.
+        ``reason`` overrides why deleted rules left (a group or meter deleted under them)."""
         result = self.ofproto.tables.apply(fms)
+        if reason is not None:
+            for res in result.results:
+                res.removed = [Removed(r.rule, reason) for r in res.removed]
         self.ofproto.report_removed(result.removed)
         self._table_status({r.table_id for res in result.results
                             for r in [*res.added, *res.modified, *(x.rule for x in res.removed)]})
@@ -468,33 +462,27 @@ class ConnSet:
         self.ofproto.groups.apply(OG.decode_group_mod(msg))
 
     def _group_refs(self, group_id: int) -> int:
-        return sum(1 for r in self.ofproto.tables if _uses_group(r, group_id))
+        return len(self._rules_using(AM.Group, "group_id", {group_id}))
 
     def _groups_deleted(self, group_ids: list[int]) -> None:
-        ids = set(group_ids)
-        fms = [FlowMod(command=Command.DELETE, table_id=None, out_group=g) for g in sorted(ids)]
-        self._delete_flows(fms, PK.OFPRR_GROUP_DELETE)
+        self._delete_rules(self._rules_using(AM.Group, "group_id", set(group_ids)), RemovedReason.GROUP_DELETE)
 
     def _meter_refs(self, meter_id: int) -> int:
-        return sum(1 for r in self.ofproto.tables
-                   if any(isinstance(a, AM.Meter) and a.meter_id == meter_id for a in AM.walk(r.actions)))
+        return len(self._rules_using(AM.Meter, "meter_id", {meter_id}))
 
     def _meters_deleted(self, meter_ids: list[int]) -> None:
-        ids = set(meter_ids)
-        doomed = [r for r in self.ofproto.tables
-                  if any(isinstance(a, AM.Meter) and a.meter_id in ids for a in AM.walk(r.actions))]
-        fms = [FlowMod(command=Command.DELETE_STRICT, table_id=r.table_id, match=r.match, priority=r.priority)
-               for r in doomed]
-        self._delete_flows(fms, PK.OFPRR_METER_DELETE)
+        self._delete_rules(self._rules_using(AM.Meter, "meter_id", set(meter_ids)), RemovedReason.METER_DELETE)
 
-    def _delete_flows(self, fms: list[FlowMod], reason: int) -> None:
-        if not fms:
-            return
-        result = self.ofproto.tables.apply(fms)
-        for r in result.removed:
-            self._monitor_event("deleted", r.rule, None, 0, r.reason)
-            if r.send_flow_rem:
-                self._send_flow_removed(r.rule, reason)
+    def _rules_using(self, kind: type, attr: str, ids: set[int]) -> list[Rule]:
+        """The rules whose actions (nested ones included) have a ``kind`` action with ``attr`` in ``ids``."""
+        return [r for r in self.ofproto.tables
+                if any(isinstance(a, kind) and getattr(a, attr) in ids for a in AM.walk(r.actions))]
+
+    def _delete_rules(self, rules: list[Rule], reason: RemovedReason) -> None:
+        fms = [FlowMod(command=Command.DELETE_STRICT, table_id=r.table_id, match=r.match, priority=r.priority)
+               for r in rules]
+        if fms:
+            self.apply_flow_mods(fms, None, 0, reason)
 
     def _group_stats(self, conn: OFConn, msg: M.Msg) -> None:
         req = OG.decode_group_stats_request(msg)
@@ -676,7 +664,7 @@ class ConnSet:
                     upd = MON.FlowUpdate(event=MON.OFPFME_ABBREV, xid=xid)
                     conn.send(MON.encode_flow_updates([upd], conn.version, 0))
                     continue
-            code = 0 if reason is None else _REMOVED_REASON.get(reason, PK.OFPRR_DELETE)
+            code = 0 if reason is None else int(reason)
             conn.send(MON.encode_flow_updates([_update_of(rule, kind, flags, code, now)], conn.version, 0))
 
     # -- asynchronous messages ------------------------------------------------------------------------------------
@@ -694,7 +682,8 @@ class ConnSet:
                     conn.send(M.encode("OFPT14_TABLE_STATUS", conn.version, body))
 
     def _flow_removed(self, removed: Removed) -> None:
-        self._send_flow_removed(removed.rule, _REMOVED_REASON.get(removed.reason, PK.OFPRR_DELETE))
+        # RemovedReason's numbers are OpenFlow's (ofp_flow_removed_reason).
+        self._send_flow_removed(removed.rule, int(removed.reason))
 
     def _send_flow_removed(self, rule: Rule, reason: int) -> None:
         sec, nsec = _duration(self.ofproto.tables.clock.now() - rule.created)
@@ -710,10 +699,11 @@ class ConnSet:
             if conn.receives("PORT_STATUS", ps.reason):
                 conn.send(OP.encode_port_status(ps, conn.version))
 
-    def send_packet_in(self, pin: PK.PacketIn, max_len: int, controller_id: int = 0) -> int:
+    def send_packet_in(self, pin: PK.PacketIn, controller_id: int = 0) -> int:
         """Send a packet-in to every connection that wants it (and has ``controller_id``); returns how many.
-        The switch buffers nothing, so, as Open vSwitch, it sends the whole packet whatever ``max_len`` or
-        ``miss_send_len`` say (OpenFlow 1.5 section 7.4.1: an unbuffered packet-in carries it all)."""
+        The switch buffers nothing, so, as Open vSwitch, it sends the whole packet whatever the action's
+        ``max_len`` or ``miss_send_len`` say (OpenFlow 1.5 section 7.4.1: an unbuffered packet-in carries it
+        all)."""
         n = 0
         for conn in self.conns:
             if conn.controller_id != controller_id or not conn.receives("PACKET_IN", pin.reason):
@@ -795,16 +785,3 @@ def _update_of(rule: Rule, event: int, flags: int, reason: int, now: float) -> M
     return MON.FlowUpdate(event=event, reason=reason, idle_timeout=rule.idle_timeout, hard_timeout=rule.hard_timeout,
                           table_id=rule.table_id, cookie=rule.cookie, priority=rule.priority, match=rule.match,
                           actions=list(rule.actions) if flags & MON.OFPFMF_INSTRUCTIONS else [])
-
-
-def _uses_group(rule: Rule, group_id: int) -> bool:
-    return any(isinstance(a, AM.Group) and a.group_id == group_id for a in AM.walk(rule.actions))
-
-
-def flow_key_metadata(key: int) -> Any:
-    """The packet-in metadata of a packet with flow key ``key`` (re-exported for the datapath)."""
-    return PK.flow_metadata(key)
-
-
-def in_port_of(key: int) -> int:
-    return F.storage_get(key, "in_port")

@@ -25,7 +25,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyvswitch.openflow.ofp_errors import OFPDecodeError, error_from_wire, error_to_wire
-from pyvswitch.util.hexdump import hexdump
 
 __all__ = [
     "MAX_VERSION",
@@ -43,7 +42,6 @@ __all__ = [
     "encode_error",
     "encode_hello",
     "encode_multipart_replies",
-    "error_text",
     "header_text",
     "raw_for",
     "version_name",
@@ -557,18 +555,3 @@ def decode_error(msg: Msg) -> tuple[str, bytes]:
     Raises ``OFPDecodeError`` for numbers Open vSwitch does not know."""
     name, n = error_from_wire(msg.version, msg.body)
     return name, msg.body[n:]
-
-
-def error_text(msg: Msg) -> str:
-    """What ofp-print prints after an OFPT_ERROR's header: the error's name and the offending message, itself
-    printed if it frames (``OpenFlow packet too short`` otherwise)."""
-    try:
-        name, data = decode_error(msg)
-    except OFPDecodeError as e:
-        return f" ***decode error: {e.code}***\n" + hexdump(msg.data)
-    s = f" {name}\n"
-    if not data:
-        return s + "OpenFlow message is empty\n"
-    if len(data) < 8:
-        return s + f"OpenFlow packet too short (only {len(data)} bytes):\n" + hexdump(data)
-    return s + data.hex()  # the central printer (ofp_print) replaces this with the inner message's text

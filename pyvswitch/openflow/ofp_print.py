@@ -155,17 +155,10 @@ def message_text(data: bytes) -> str:
         return f"***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
     head = M.header_text(msg)
     if msg.type == "ERROR":
-        body = M.error_text(msg)
-        try:
-            _, inner = M.decode_error(msg)
-        except OFPDecodeError:
-            inner = b""
-        if len(inner) >= 8 and body.endswith(inner.hex()):
-            body = body[:-len(inner.hex())] + message_text(inner)
-        return (head + body).rstrip("\n")
+        return (head + _error_body(msg)).rstrip("\n")
     printer = _all_printers().get(msg.type)
     if printer is None:
-        return head + " ***unknown message type ***"
+        return head + " ***unknown message type***"
     try:
         text = printer(msg)
     except OFPDecodeError as e:
@@ -174,3 +167,20 @@ def message_text(data: bytes) -> str:
             return (head + partial).rstrip("\n") + f"\n ***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
         return head + f" ***decode error: {e.code}***\n" + hexdump(data).rstrip("\n")
     return (head + text).rstrip("\n")
+
+
+def _error_body(msg: M.Msg) -> str:
+    """What ofp-print prints after an OFPT_ERROR's header: the error's name, then the text a HELLO_FAILED error
+    carries or the offending message, itself printed (``OpenFlow packet too short`` when it cannot be)."""
+    try:
+        name, data = M.decode_error(msg)
+    except OFPDecodeError as e:
+        return f" ***decode error: {e.code}***\n" + hexdump(msg.data)
+    s = f" {name}\n"
+    if name in ("OFPHFC_INCOMPATIBLE", "OFPHFC_EPERM"):
+        return s + "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in data.decode("latin-1"))
+    if not data:
+        return s + "OpenFlow message is empty\n"
+    if len(data) < 8:
+        return s + f"OpenFlow packet too short (only {len(data)} bytes):\n" + hexdump(data)
+    return s + message_text(data)

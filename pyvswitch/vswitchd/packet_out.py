@@ -26,13 +26,8 @@ log = logging.getLogger("pyvswitch.packet_out")
 
 def execute_packet_out(br: Bridge, connset: Any, ofproto: OFProto, po: PK.PacketOut) -> int:
     """Send ``po``'s packet where its actions say; returns the number of copies sent or delivered."""
-    in_port = po.in_port
+    in_port = po.in_port   # The bridge's own port is OFPP_LOCAL in ``ports`` too.
     ports = br.by_ofport()
-    if in_port == V.OFPP_LOCAL:
-        local = br.ifaces.get(br.name)
-        in_no = local.ofport if local is not None else V.OFPP_LOCAL
-    else:
-        in_no = in_port
     n = 0
 
     def send(port_no: int) -> None:
@@ -51,28 +46,25 @@ def execute_packet_out(br: Bridge, connset: Any, ofproto: OFProto, po: PK.Packet
             port = a.port if isinstance(a, AM.Output) else V.OFPP_CONTROLLER
             if port == V.OFPP_CONTROLLER:
                 ctl = a if isinstance(a, AM.Controller) else None
-                max_len = a.max_len
                 reason = PK.OFPR_PACKET_OUT if ctl is None or ctl.reason == "action" else \
                     AM.PACKET_IN_REASONS.index(ctl.reason)
                 key = extract(po.packet, in_port)
                 pin = PK.PacketIn(po.packet, reason=reason, table_id=0, cookie=PK.NO_COOKIE,
                                   metadata=PK.flow_metadata(key), tun_md=po.tun_md,
                                   userdata=ctl.userdata if ctl is not None else b"")
-                n += connset.send_packet_in(pin, max_len, ctl.controller_id if ctl is not None else 0)
+                n += connset.send_packet_in(pin, ctl.controller_id if ctl is not None else 0)
             elif port == V.OFPP_IN_PORT:
-                send(in_no)
+                send(in_port)
             elif port == V.OFPP_LOCAL:
-                local = br.ifaces.get(br.name)
-                if local is not None:
-                    send(local.ofport)
+                send(V.OFPP_LOCAL)
             elif port in (V.OFPP_ALL, V.OFPP_FLOOD):
                 for no in sorted(ports):
                     p = ofproto.ports.get(no)
-                    if no == in_no or (port == V.OFPP_FLOOD and p is not None and p.config & OFPPC.NO_FLOOD):
+                    if no == in_port or (port == V.OFPP_FLOOD and p is not None and p.config & OFPPC.NO_FLOOD):
                         continue
                     send(no)
             elif port < V.OFPP_MAX:
-                if port != in_no:
+                if port != in_port:
                     send(port)
             else:
                 log.info("%s: packet-out: %s is not executed before the datapath exists", br.name, a.fmt())

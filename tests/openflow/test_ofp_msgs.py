@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from wire_helpers import ofp_print
 
 from pyvswitch.openflow import ofp_msgs as M
+from pyvswitch.openflow import vconn
 from pyvswitch.openflow.ofp_errors import OFPDecodeError
+from pyvswitch.openflow.ofp_print import message_text
 
 
 def _empty_body_kinds() -> list[tuple[str, int]]:
@@ -103,3 +105,13 @@ def test_decode_never_raises_anything_else(tail: bytes, version: int, mtype: int
     except OFPDecodeError:
         return
     assert msg.data == data
+
+
+@pytest.mark.parametrize("data", [
+    vconn.encode_hello_failed(4, "We support 0x04, you support 0x01, no common versions."),
+    M.encode_error(4, "OFPBRC_BAD_TYPE", 3, M.encode("OFPT11_BARRIER_REQUEST", 4, b"", 3)),
+    M.encode_error(1, "OFPFMFC_OVERLAP", 3, b"\x01\x02\x03"),
+    M.encode_error(6, "OFPBRC_EPERM", 3, b""),
+])
+def test_error_messages_print_whole_like_ofp_print(data: bytes) -> None:
+    assert message_text(data) + "\n" == ofp_print(data)
