@@ -301,6 +301,6 @@ class ConnManager:
                 out[c.spec.uuid] = {"is_connected": ep.is_connected, "role": role, "status": ep.status()}
             else:
                 n = len(c.conns)
-                st = {"state": "ACTIVE" if n else "IDLE", "n_connections": str(n)} if n else {}
+                st = {"state": "ACTIVE", "n_connections": str(n)} if n else {}
                 out[c.spec.uuid] = {"is_connected": bool(n), "role": None, "status": st}
         return out
