@@ -58,7 +58,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
 from pyvswitch.netdev.netdev import Netdev
 
-__all__ = ["MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "dummy_dpif"]
+__all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "dummy_dpif"]
 
 MAX_RECIRC_DEPTH = 6
 """Recirculation passes a packet may make (Open vSwitch's userspace datapath allows 6)."""
@@ -69,7 +69,7 @@ UserspaceHandler = Callable[[bytes, Userspace, PacketMetadata], None]
 SendFn = Callable[[bytes], object]
 
 # The key bits the userspace datapath always matches exactly.
-_ALWAYS_EXACT = F.storage_mask("in_port") | F.storage_mask("recirc_id")
+ALWAYS_EXACT = F.storage_mask("in_port") | F.storage_mask("recirc_id") | F.storage_mask("packet_type")
 _TCP_FLAGS_OFS, _TCP_FLAGS_BITS = F.STORAGE["tcp_flags"]
 _TCP_FLAGS_MASK = (1 << 12) - 1
 _DL_TYPE_OFS = F.STORAGE["dl_type"][0]
@@ -210,7 +210,7 @@ class NetdevDpif(Dpif):
 
     def flow_put(self, key: int, mask: int, actions: Sequence[Action], ufid: int | None = None, *,
                  create: bool = True, modify: bool = False, zero_stats: bool = False) -> DpifFlow:
-        mask |= _ALWAYS_EXACT
+        mask |= ALWAYS_EXACT
         mf = self.caches.megaflows
         existing = mf.find(key, mask)
         if existing is None and ufid is not None:
@@ -326,7 +326,7 @@ class NetdevDpif(Dpif):
             key, mask, actions = answer
             actions = tuple(actions)
             if mask is not None:
-                flow = self.caches.install(key, mask | _ALWAYS_EXACT, actions, None, now)
+                flow = self.caches.install(key, mask | ALWAYS_EXACT, actions, None, now)
                 if flow is not None:
                     actions = flow.actions
             execute(frame, actions, ctx, md.copy())

@@ -5,6 +5,7 @@ netdev-dummy.  Linux, TAP/internal, patch and tunnel providers come later and re
 """
 
 from . import netdev_dummy as _netdev_dummy  # noqa: F401  (registers the dummy provider)
+from . import netdev_patch as _netdev_patch  # noqa: F401  (registers the patch provider)
 from .netdev import Netdev, NetdevError, NetdevStats, create, register, registered_types
 
 __all__ = ["Netdev", "NetdevError", "NetdevStats", "create", "register", "registered_types"]

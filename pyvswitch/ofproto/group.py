@@ -563,7 +563,8 @@ class GroupTable:
 
     ``clock`` gives seconds (monotonic) for durations; ``ref_count(group_id)`` says how many flows use a group
     (the flow tables know); ``on_delete(group_ids)`` is called with the groups a delete removed, so that the
-    caller can delete the flows that use them, as Open vSwitch does."""
+    caller can delete the flows that use them, as Open vSwitch does.  ``version`` increases with every group-mod
+    that is applied (the datapath revalidates its flows when it changes)."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, features: GroupFeatures | None = None,
                  ref_count: Callable[[int], int] | None = None,
@@ -573,6 +574,7 @@ class GroupTable:
         self.ref_count = ref_count or (lambda gid: 0)
         self.on_delete = on_delete
         self._groups: dict[int, _Group] = {}
+        self.version = 0
 
     def __contains__(self, group_id: int) -> bool:
         return group_id in self._groups
@@ -605,6 +607,11 @@ class GroupTable:
     def apply(self, gm: GroupMod) -> list[int]:
         """Carry out ``gm``; returns the ids of the groups it deleted (also passed to ``on_delete``).  Raises
         ``GroupModError`` with Open vSwitch's error and leaves the table unchanged."""
+        gone = self._apply(gm)
+        self.version += 1
+        return gone
+
+    def _apply(self, gm: GroupMod) -> list[int]:
         err = check_group_mod(gm)
         if err:
             raise GroupModError(err)

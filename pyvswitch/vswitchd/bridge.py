@@ -62,6 +62,11 @@ class IfaceSpec:
     ofport_request: int | None
     db_ofport: int | None
     mtu_request: int | None = None
+    # The Port row's VLAN configuration (NORMAL's view of the port).
+    tag: int | None = None
+    trunks: tuple[int, ...] = ()
+    vlan_mode: str | None = None
+    priority_tags: str = "never"
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,9 @@ class BridgeSpec:
     protocols: tuple[str, ...] = ()         # allowed OpenFlow versions ("OpenFlow13"...); empty: 1.0 to 1.5
     #: Flow_Table rows: (table id, name, flow_limit, overflow_policy is "evict").
     flow_tables: tuple[tuple[int, str | None, int | None, bool], ...] = ()
+    flood_vlans: tuple[int, ...] = ()
+    #: other_config keys the datapath reads: mac-aging-time, mac-table-size, forward-bpdu.
+    other_config: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class Desired:
     cur_cfg: int
     stats_interval: float
     bridges: tuple[BridgeSpec, ...]
+    #: Open_vSwitch other_config keys the datapath reads: flow-limit, max-idle, vlan-limit.
+    other_config: tuple[tuple[str, str], ...] = ()
 
 
 def desired_state(idl: Any) -> Desired:
@@ -122,12 +132,17 @@ def desired_state(idl: Any) -> Desired:
             port = by_uuid["Port"].get(pu)
             if port is None:
                 continue
+            vlan_mode = port["vlan_mode"] or None
+            ptags = port["other_config"].get("priority-tags", "never")
+            ptags = {"true": "always", "false": "never"}.get(ptags, ptags)
             for iu in port["interfaces"]:
                 i = by_uuid["Interface"].get(iu)
                 if i is None:
                     continue
                 ifaces.append(IfaceSpec(i.uuid, i["name"], i["type"], tuple(sorted(i["options"].items())),
-                                        i["ofport_request"], i["ofport"], i["mtu_request"]))
+                                        i["ofport_request"], i["ofport"], i["mtu_request"], port["tag"],
+                                        tuple(sorted(port["trunks"])), vlan_mode,
+                                        ptags if ptags in ("never", "if-nonzero", "always") else "never"))
         controllers = []
         for cu in br["controller"]:
             c = by_uuid["Controller"].get(cu)
@@ -138,9 +153,16 @@ def desired_state(idl: Any) -> Desired:
                                   tuple(sorted(ifaces, key=lambda s: s.name)),
                                   br["other_config"].get("datapath-id"),
                                   tuple(sorted(controllers, key=lambda c: c.target)), br["fail_mode"],
-                                  tuple(sorted(br["protocols"])), _flow_tables(br, by_uuid["Flow_Table"])))
+                                  tuple(sorted(br["protocols"])), _flow_tables(br, by_uuid["Flow_Table"]),
+                                  tuple(sorted(br["flood_vlans"])),
+                                  _pick(br["other_config"], ("mac-aging-time", "mac-table-size", "forward-bpdu"))))
     return Desired(root.uuid, root["next_cfg"], root["cur_cfg"], interval,
-                   tuple(sorted(bridges, key=lambda b: b.name)))
+                   tuple(sorted(bridges, key=lambda b: b.name)),
+                   _pick(root["other_config"], ("flow-limit", "max-idle", "vlan-limit")))
+
+
+def _pick(config: dict[str, str], keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in config.items() if k in keys))
 
 
 def _flow_tables(br: Any, rows: dict[str, Any]) -> tuple[tuple[int, str | None, int | None, bool], ...]:
@@ -183,6 +205,8 @@ class Bridge:
     fail_mode: str | None = None
     protocols: tuple[str, ...] = ()
     flow_tables: tuple[tuple[int, str | None, int | None, bool], ...] = ()
+    flood_vlans: tuple[int, ...] = ()
+    other_config: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         self.ofproto = OFProto(self.name)
@@ -252,6 +276,8 @@ class Switch:
         self.bridge_removed: list[Callable[[Bridge], None]] = []
         #: Called when a bridge's controllers, fail mode or OpenFlow versions change.
         self.bridge_reconfigured: list[Callable[[Bridge], None]] = []
+        #: Called after every reconfiguration with the applied ``Desired`` (the datapath syncs its ports here).
+        self.reconfigured: list[Callable[[Desired], None]] = []
         #: Returns the Controller table columns to report for a bridge: {controller uuid: {column: value}}.
         self.controller_status: Callable[[Bridge], dict[str, dict[str, Any]]] = lambda br: {}
         self._odp_next: dict[str, int] = {}
@@ -289,6 +315,7 @@ class Switch:
                 for cb in self.bridge_added:
                     cb(br)
             br.datapath_id_config = spec.datapath_id_config
+            br.flood_vlans, br.other_config = spec.flood_vlans, spec.other_config
             self._reconfigure_bridge(br, spec, claimed)
             br.sync_ofproto()
             if br.flow_tables != spec.flow_tables:
@@ -297,6 +324,8 @@ class Switch:
                 br.controllers, br.fail_mode, br.protocols = spec.controllers, spec.fail_mode, spec.protocols
                 for cb in self.bridge_reconfigured:
                     cb(br)
+        for done in self.reconfigured:
+            done(want)
 
     def _del_bridge(self, name: str) -> None:
         br = self.bridges.pop(name)
@@ -361,6 +390,8 @@ class Switch:
         """The netdev type to create for ``s`` on ``br`` or the error that explains why there is none."""
         is_local = s.name == br.name
         t = s.type or ("internal" if is_local else "system")
+        if t == "patch":
+            return "patch", None
         if self.override or br.datapath_type == "dummy":
             if t in ("internal", "dummy-internal"):
                 return "dummy-internal", None
@@ -394,7 +425,9 @@ class Switch:
             self._apply_mtu(iface, s.mtu_request)
         dev.rx_handler = lambda _dev, frame, br=br, iface=iface: br.handle_rx(iface, frame)
         dpkey = "dummy" if self.override else br.datapath_type
-        if s.name == br.name:
+        if dev.netdev_class == "patch":
+            pass   # No datapath port: translation crosses patch ports.
+        elif s.name == br.name:
             iface.odp_port = 100 + sum(1 for b in self.bridges.values() if b is not br and
                                        any(i.odp_port >= 100 for i in b.ifaces.values()))
         else:
@@ -511,11 +544,11 @@ def _to_json(v: Any) -> Any:
 MONITORED: dict[str, list[str] | None] = {
     "Open_vSwitch": ["bridges", "next_cfg", "cur_cfg", "other_config", "datapath_types", "iface_types"],
     "Bridge": ["name", "ports", "datapath_type", "other_config", "datapath_id", "controller", "fail_mode",
-               "protocols", "flow_tables"],
+               "protocols", "flow_tables", "flood_vlans"],
     "Flow_Table": ["name", "flow_limit", "overflow_policy"],
     "Controller": ["target", "connection_mode", "max_backoff", "inactivity_probe", "enable_async_messages",
                    "is_connected", "role", "status"],
-    "Port": ["name", "interfaces"],
+    "Port": ["name", "interfaces", "tag", "trunks", "vlan_mode", "other_config"],
     "Interface": ["name", "type", "options", "ofport_request", "ofport", "error", "admin_state", "link_state",
                   "mac_in_use", "mtu", "mtu_request", "statistics"],
 }

@@ -34,6 +34,7 @@ from pyvswitch.schemas import schema_path
 from pyvswitch.util import daemon, vlog
 
 from .bridge import BridgeRunner, Switch
+from .datapath import DatapathCommands, DatapathWiring
 from .ofwire import OpenFlowWiring
 from .unixctl import CommandError, UnixctlServer
 from .vlogctl import VlogControl
@@ -139,6 +140,8 @@ class Daemon:
             return self._fail(msg)
         loop = asyncio.get_running_loop()
         self.openflow = OpenFlowWiring(self.switch, self.rundir, loop)
+        self.datapath = DatapathWiring(self.switch, loop, self.openflow.connsets.get)
+        DatapathCommands(self.datapath).register(self.unixctl)
         runner = self.runner = BridgeRunner(self.switch, remote, init_root=self.args.db is None)
         runner.start()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -159,6 +162,7 @@ class Daemon:
         log.info("%s: exiting", PROGRAM)
         sampler.cancel()
         await loop.run_in_executor(None, runner.stop)
+        self.datapath.close()
         await self.openflow.close()
         with self.switch.lock:
             for br in list(self.switch.bridges.values()):
@@ -202,7 +206,6 @@ class Daemon:
         r("vlog/list", "", 0, 0, self.vlogctl.list)
         r("memory/show", "", 0, 0, self._cmd_memory)
         r("coverage/show", "", 0, 0, self._cmd_coverage)
-        r("dpif/show", "", 0, 0, self._cmd_dpif_show)
         r("ofproto/list", "", 0, 0, self._cmd_ofproto_list)
         r("netdev-dummy/receive", "name [--qid queue_id] packet|flow", 2, 1 << 16, self._cmd_receive)
         r("netdev-dummy/set-admin-state", "[netdev] up|down", 1, 2, self._cmd_set_admin_state)
@@ -235,22 +238,6 @@ class Daemon:
                     if k not in counts)
         lines.append(f"{never} events never hit")
         return "\n".join(lines) + "\n"
-
-    def _cmd_dpif_show(self, args: list[str]) -> str:
-        out: list[str] = []
-        with self.switch.lock:
-            by_type: dict[str, list[Any]] = {}
-            for br in sorted(self.switch.bridges.values(), key=lambda b: b.name):
-                by_type.setdefault("dummy" if self.switch.override else br.datapath_type, []).append(br)
-            for dptype in sorted(by_type):
-                missed = sum(b.rx_upcalls for b in by_type[dptype])
-                out.append(f"{dptype}@ovs-{dptype}: hit:0 missed:{missed}")
-                for br in by_type[dptype]:
-                    out.append(f"  {br.name}:")
-                    for i in sorted(br.ifaces.values(), key=lambda i: i.spec.name):
-                        if i.netdev is not None:
-                            out.append(f"    {i.spec.name} {i.ofport}/{i.odp_port}: ({i.netdev.netdev_class})")
-        return "".join(line + "\n" for line in out)
 
     def _cmd_ofproto_list(self, args: list[str]) -> str:
         with self.switch.lock:

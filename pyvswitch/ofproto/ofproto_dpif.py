@@ -1,0 +1,490 @@
+"""OpenFlow bridges on a datapath (Open vSwitch's ``ofproto-dpif``): upcalls, revalidation, statistics.
+
+One :class:`Backer` per datapath type (``dummy``, ``netdev``) owns one userspace datapath
+(:class:`pyvswitch.dpif.netdev_dpif.NetdevDpif`, named ``ovs-dummy`` or ``ovs-netdev``) shared by every bridge of
+that type, as in Open vSwitch, where ``dpif/show`` lists the bridges under their datapath.  Each bridge is a
+:class:`DpBridge`: its OpenFlow switch (``OFProto``), its MAC learning table, and its ports with their OpenFlow
+and datapath numbers.  Datapath port numbers are chosen by the daemon (the bridge's own port is 100 and up, the
+others 1 and up, as Open vSwitch's dummy datapath numbers them).
+
+The path of a packet
+--------------------
+A frame received on datapath port P enters :meth:`Backer.receive`.  The datapath looks it up (exact-match cache,
+then megaflows).  A miss is an *upcall* (:meth:`Backer._upcall`): the bridge is found from P, the key's
+``in_port`` becomes the OpenFlow port, the key is translated with side effects (``ofproto.xlate``: MAC learning,
+``learn``, table counters), the rules it hit are credited with the packet, and the answer (the key, the
+megaflow mask, the datapath actions) is installed and executed.  Datapath ``userspace(...controller(...))``
+actions come back to :meth:`Backer._userspace`, which turns them into packet-ins for ``on_packet_in``.
+
+Revalidation
+------------
+The datapath's flows were translated from a state of the bridges.  Whenever that state changes (a flow table,
+a group, a port, the learning table: :meth:`DpBridge.signature`), every flow is re-translated without side
+effects before the next packet is processed or a dump is answered (:meth:`Backer.revalidate`), and fixed or
+deleted (``dpif.revalidator``), so a change of rules changes forwarding at once.  A periodic pass
+(:meth:`Backer.run`, every ``REVALIDATE_INTERVAL``) expires idle flows (``other_config:max-idle``), ages the MAC
+tables, and pushes the flows' statistics to the OpenFlow rules they came from and to the MAC learning table
+(Open vSwitch's xlate cache does the same), so ``dump-flows`` counters come from the datapath.  The first packet
+of a flow is credited when it is upcalled (the datapath does not count it).
+
+Thread model: every method is called with the switch lock held (the daemon's rule).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyvswitch.dpif import odp
+from pyvswitch.dpif.execute import PacketMetadata
+from pyvswitch.dpif.flow_cache import DEFAULT_FLOW_LIMIT, DEFAULT_MAX_IDLE, flow_ufid
+from pyvswitch.dpif.netdev_dpif import ALWAYS_EXACT, NetdevDpif, dummy_dpif
+from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, Revalidator
+from pyvswitch.flow import fields as F
+from pyvswitch.ofproto.actions import model as A
+from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
+from pyvswitch.ofproto.normal import PortVlanConfig
+from pyvswitch.ofproto.ofproto import OFPPC, OFProto
+from pyvswitch.ofproto.rule import Rule
+from pyvswitch.ofproto.trace import format_trace
+from pyvswitch.ofproto.xlate import PacketIn, Trace, XlateBridge, XlateResult, translate
+
+__all__ = ["REVALIDATE_INTERVAL", "Backer", "DpBridge", "DpPort"]
+
+log = logging.getLogger("pyvswitch.ofproto_dpif")
+
+REVALIDATE_INTERVAL = 0.5
+"""Seconds between two periodic revalidator passes (statistics, idle expiry, MAC aging)."""
+
+INITIAL_FLOW_LIMIT = 10_000
+"""Where the dynamic flow limit starts (Open vSwitch's)."""
+
+_IN_PORT_OFS, _IN_PORT_BITS = F.STORAGE["in_port"]
+_IN_PORT_M = ((1 << _IN_PORT_BITS) - 1) << _IN_PORT_OFS
+_RECIRC_RE = re.compile(r"recirc_id=(\d+)")
+
+
+def _with_in_port(key: int, port: int) -> int:
+    return (key & ~_IN_PORT_M) | (port << _IN_PORT_OFS)
+
+
+def _in_port(key: int) -> int:
+    return (key >> _IN_PORT_OFS) & ((1 << _IN_PORT_BITS) - 1)
+
+
+@dataclass(frozen=True)
+class DpPort:
+    """One port of a bridge: its OpenFlow number, name, datapath number (None for a port without one, such as
+    a patch port), netdev class, NORMAL's VLAN view, and for a patch port its peer's interface name."""
+
+    ofport: int
+    name: str
+    odp_port: int | None
+    type: str
+    vlan: PortVlanConfig | None = None
+    send: Callable[[bytes], object] | None = None
+    peer: str | None = None
+
+
+@dataclass
+class _XEntry:
+    """What the statistics of one megaflow are credited to: the rules its translation hit, the MAC entries it
+    learned, and whether its translation has other side effects to refresh (``learn``)."""
+
+    bridge: DpBridge
+    rules: list[Rule]
+    learned: list[tuple[int, int, int]]
+    refresh: bool
+
+
+class DpBridge:
+    """One bridge on a :class:`Backer`."""
+
+    def __init__(self, backer: Backer, ofproto: OFProto) -> None:
+        self.backer = backer
+        self.ofproto = ofproto
+        self.name = ofproto.name
+        self.mac_table = MacLearning(clock=ofproto.clock)
+        self.ports: dict[int, DpPort] = {}
+        self.flood_vlans: frozenset[int] = frozenset()
+        self.forward_bpdu = False
+        self.port_generation = 0
+        self.xbridge = self._make_xbridge()
+        ofproto.on_port_change.append(self._port_changed)
+
+    def _port_changed(self, reason: str, port: Any) -> None:
+        self.port_generation += 1
+        self.xbridge = self._make_xbridge()
+
+    def _make_xbridge(self) -> XlateBridge:
+        order = sorted(self.ports, key=lambda p: (p != 0xFFFE, p))
+        dp_ports = {p: self.ports[p].odp_port for p in order if self.ports[p].odp_port is not None}
+        vlan_ports = {}
+        for p in order:
+            dp = self.ports[p]
+            cfg = dp.vlan or PortVlanConfig(dp.name, p)
+            ofp = self.ofproto.ports.get(p)
+            if ofp is not None:
+                cfg = _with_flags(cfg, ofp.config)
+            vlan_ports[p] = cfg
+        xb = XlateBridge(self.ofproto, dp_ports, vlan_ports, self.mac_table, flood_vlans=self.flood_vlans,
+                         forward_bpdu=self.forward_bpdu, next_recirc_id=self.backer.next_recirc_id)
+        return xb
+
+    def set_ports(self, ports: Iterable[DpPort], flood_vlans: frozenset[int] = frozenset(),
+                  forward_bpdu: bool = False) -> bool:
+        """Make ``ports`` the bridge's ports; returns True when anything changed."""
+        new = {p.ofport: p for p in ports}
+        if new == self.ports and (flood_vlans, forward_bpdu) == (self.flood_vlans, self.forward_bpdu):
+            return False
+        gone = [p for p in self.ports if p not in new or new[p].vlan != self.ports[p].vlan]
+        self.ports = new
+        self.flood_vlans, self.forward_bpdu = flood_vlans, forward_bpdu
+        for p in gone:
+            self.mac_table.flush_port(p)
+        self.port_generation += 1
+        self.xbridge = self._make_xbridge()
+        return True
+
+    def signature(self) -> tuple[int, ...]:
+        """Changes whenever something translation reads changes."""
+        o = self.ofproto
+        return (o.tables.version, o.groups.version, self.port_generation, self.mac_table.revision)
+
+    def translate(self, key: int, *, side_effects: bool, packet: bytes | None = None,
+                  trace: Trace | None = None) -> XlateResult:
+        return translate(self.xbridge, key, packet=packet, side_effects=side_effects, trace=trace)
+
+
+def _with_flags(cfg: PortVlanConfig, config: int) -> PortVlanConfig:
+    from dataclasses import replace
+
+    return replace(cfg, no_flood=bool(config & OFPPC.NO_FLOOD), no_fwd=bool(config & OFPPC.NO_FWD),
+                   down=bool(config & OFPPC.PORT_DOWN))
+
+
+@dataclass
+class UpcallStats:
+    """``upcall/show``'s and ``coverage/show``'s counters of one backer."""
+
+    upcalls: int = 0
+    failed: int = 0
+    packet_ins: int = 0
+    revalidations: int = 0
+    flows_deleted: int = 0
+    flows_modified: int = 0
+    flows_expired: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class Backer:
+    """The datapath of one type and the bridges on it.  See the module docstring."""
+
+    def __init__(self, dpif_type: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.type = dpif_type
+        name = f"ovs-{dpif_type}"
+        self.dpif: NetdevDpif = (dummy_dpif(name, clock=clock) if dpif_type == "dummy"
+                                 else NetdevDpif(name, dpif_type, clock=clock))
+        self.dpif.upcall_handler = self._upcall
+        self.dpif.userspace_handler = self._userspace
+        self.clock = clock
+        self.bridges: dict[str, DpBridge] = {}
+        self._odp_in: dict[int, tuple[DpBridge, int]] = {}
+        self.revalidator = Revalidator(self.dpif, self._reval_translate, DEFAULT_MAX_IDLE)
+        self._seen: dict[str, tuple[int, ...]] = {}
+        self._xcache: dict[int, _XEntry] = {}
+        self._pass_results: dict[int, XlateResult] = {}
+        self.stats = UpcallStats()
+        #: Receives the packet-ins: ``on_packet_in(bridge name, frame, PacketIn)``.
+        self.on_packet_in: Callable[[str, bytes, PacketIn], None] | None = None
+        # Controller actions: recirc id -> (bridge name, PacketIn).  Ids are reused for equal states.
+        self._pin_ids: dict[tuple[str, PacketIn], int] = {}
+        self._pins: dict[int, tuple[str, PacketIn]] = {}
+        self._next_id = 1
+        self.last_run = clock()
+        self.dump_duration_ms = 0
+        self.flow_limit = DEFAULT_FLOW_LIMIT
+        self.dynamic_limit = min(DEFAULT_FLOW_LIMIT, INITIAL_FLOW_LIMIT)
+        self.dpif.caches.megaflows.flow_limit = self.dynamic_limit
+        self.avg_flows = 0
+        self.max_flows = 0
+
+    # -- configuration ---------------------------------------------------------------------------------------
+
+    def next_recirc_id(self) -> int:
+        rid = self._next_id
+        self._next_id += 1
+        return rid
+
+    def add_bridge(self, ofproto: OFProto) -> DpBridge:
+        br = DpBridge(self, ofproto)
+        self.bridges[br.name] = br
+        return br
+
+    def remove_bridge(self, name: str) -> None:
+        br = self.bridges.pop(name, None)
+        if br is None:
+            return
+        br.set_ports([])
+        self._sync_dp_ports()
+        self._seen.pop(name, None)
+        self.revalidate(force=True)
+
+    def set_config(self, *, flow_limit: int | None = None, max_idle: float | None = None) -> None:
+        """``other_config:flow-limit`` (the most flows the dynamic limit may reach) and ``max-idle`` (seconds)."""
+        self.flow_limit = DEFAULT_FLOW_LIMIT if flow_limit is None else flow_limit
+        self.dynamic_limit = min(self.dynamic_limit, self.flow_limit)
+        self.dpif.caches.megaflows.flow_limit = self.dynamic_limit
+        self.revalidator.max_idle = DEFAULT_MAX_IDLE if max_idle is None else max_idle
+
+    def _adjust_flow_limit(self) -> None:
+        """Open vSwitch's dynamic flow limit: it starts at 10,000 (or ``flow-limit`` if lower), shrinks when a
+        revalidation pass takes longer than 1.3 s and grows by 1,000 when passes are quick and the flows are
+        many, never above ``flow-limit`` nor below 1,000."""
+        n = len(self.dpif.caches)
+        d = self.dump_duration_ms
+        lim = self.dynamic_limit
+        if d > 2000:
+            lim = int(lim / (d / 1000))
+        elif d > 1300:
+            lim = lim * 3 // 4
+        elif d < 1000 and n > 2000 and lim < n * 1000 / max(d, 1):
+            lim += 1000
+        self.dynamic_limit = min(max(lim, 1000), self.flow_limit)
+        self.dpif.caches.megaflows.flow_limit = self.dynamic_limit
+        self.avg_flows = (self.avg_flows + n) // 2
+        self.max_flows = max(self.max_flows, n)
+
+    def set_ports(self, bridge: str, ports: Iterable[DpPort], *, flood_vlans: frozenset[int] = frozenset(),
+                  forward_bpdu: bool = False, mac_aging: int | None = None, mac_size: int | None = None) -> None:
+        br = self.bridges[bridge]
+        br.set_ports(ports, flood_vlans, forward_bpdu)
+        br.mac_table.set_config(DEFAULT_AGING_TIME if mac_aging is None else mac_aging,
+                                DEFAULT_MAX_ENTRIES if mac_size is None else mac_size)
+        self._sync_dp_ports()
+
+    def _sync_dp_ports(self) -> None:
+        want: dict[int, tuple[str, str, Any, DpBridge, int]] = {}
+        for br in self.bridges.values():
+            for p in br.ports.values():
+                if p.odp_port is not None:
+                    want[p.odp_port] = (p.name, p.type, p.send, br, p.ofport)
+        have = {dp.port_no: dp for dp in self.dpif.port_list() if dp.port_no != 0}
+        for no, dp in have.items():
+            w = want.get(no)
+            if w is None or w[0] != dp.name or w[1] != dp.type:
+                self.dpif.port_del(no)
+        have = {dp.port_no for dp in self.dpif.port_list()}
+        for no, (name, type_, send, _, _) in want.items():
+            if no not in have:
+                self.dpif.port_add(name, type_, no, send)
+            else:
+                self.dpif.set_port_send(no, send)
+        self._odp_in = {no: (w[3], w[4]) for no, w in want.items()}
+
+    def bridge_of_odp(self, odp_port: int) -> tuple[DpBridge, int] | None:
+        return self._odp_in.get(odp_port)
+
+    def odp_port_names(self) -> dict[int, str]:
+        return {dp.port_no: dp.name for dp in self.dpif.port_list()}
+
+    # -- packets ---------------------------------------------------------------------------------------------
+
+    def receive(self, odp_port: int, frames: list[bytes]) -> None:
+        """Frames received on datapath port ``odp_port``."""
+        self.revalidate()
+        self.dpif.receive(odp_port, frames)
+
+    def execute(self, bridge: DpBridge, frame: bytes, actions: list[odp.Action], in_port: int) -> None:
+        """Execute datapath ``actions`` on ``frame`` (a packet-out); ``in_port`` is the datapath input port."""
+        self.dpif.execute(frame, actions, PacketMetadata(in_port=in_port))
+
+    def _upcall(self, batch: list[tuple[bytes, int]]) -> list[tuple[int, int | None, list[odp.Action]] | None]:
+        self.revalidate()
+        answers: list[tuple[int, int | None, list[odp.Action]] | None] = []
+        for frame, key in batch:
+            self.stats.upcalls += 1
+            where = self._odp_in.get(_in_port(key))
+            if where is None:
+                self.stats.failed += 1
+                answers.append(None)
+                continue
+            br, ofport = where
+            try:
+                res = br.translate(_with_in_port(key, ofport), side_effects=True, packet=frame)
+            except Exception:
+                log.exception("%s: translation failed", br.name)
+                self.stats.failed += 1
+                answers.append(None)
+                continue
+            for rule in res.rules_hit:
+                br.ofproto.tables.record_hit(rule, 1, len(frame))
+            self._note_packet_ins(br, res)
+            mask = res.wc.mask
+            if res.slow_path == "action":
+                # Datapaths cannot run such actions: executed for this packet, not installed.
+                answers.append((key, None, res.actions))
+                continue
+            m = mask | ALWAYS_EXACT
+            self._xcache[flow_ufid(key, m)] = _XEntry(br, list(res.rules_hit), list(res.learned),
+                                                      _has_learn(res.rules_hit))
+            answers.append((key, mask, res.actions))
+        return answers
+
+    def _note_packet_ins(self, br: DpBridge, res: XlateResult) -> None:
+        """Remember which controller action each ``userspace(controller(...))`` action stands for."""
+        ids = [int(m.group(1)) for a in res.actions if isinstance(a, odp.Userspace)
+               and isinstance(a.userdata, str) and a.userdata.startswith("controller(")
+               for m in [_RECIRC_RE.search(a.userdata)] if m is not None]
+        for rid, pin in zip(ids, res.packet_ins):
+            self._pins[rid] = (br.name, pin)
+
+    def _userspace(self, frame: bytes, action: odp.Userspace, md: PacketMetadata) -> None:
+        ud = action.userdata
+        if not isinstance(ud, str) or not ud.startswith("controller("):
+            return
+        m = _RECIRC_RE.search(ud)
+        got = self._pins.get(int(m.group(1))) if m else None
+        if got is None or self.on_packet_in is None:
+            return
+        bridge, pin = got
+        self.stats.packet_ins += 1
+        try:
+            self.on_packet_in(bridge, frame, pin)
+        except Exception:
+            log.exception("%s: sending a packet-in failed", bridge)
+
+    # -- revalidation ----------------------------------------------------------------------------------------
+
+    def _reval_translate(self, key: int) -> tuple[list[odp.Action], int] | None:
+        where = self._odp_in.get(_in_port(key))
+        if where is None:
+            return None
+        br, ofport = where
+        try:
+            res = br.translate(_with_in_port(key, ofport), side_effects=False)
+        except Exception:
+            log.exception("%s: revalidation translation failed", br.name)
+            return None
+        if res.slow_path == "action":
+            return None
+        self._note_packet_ins(br, res)
+        self._pass_results[key] = res
+        return res.actions, res.wc.mask
+
+    def _changed(self) -> bool:
+        sigs = {name: br.signature() for name, br in self.bridges.items()}
+        if sigs == self._seen:
+            return False
+        self._seen = sigs
+        return True
+
+    def revalidate(self, force: bool = False) -> None:
+        """Re-translate every flow if anything translation reads changed since the last pass (or ``force``)."""
+        if not self._changed() and not force:
+            return
+        self._pass(full=True)
+
+    def run(self, now: float | None = None) -> None:
+        """The periodic pass: MAC aging, idle expiry and statistics (and revalidation if something changed)."""
+        now = self.clock() if now is None else now
+        for br in self.bridges.values():
+            br.mac_table.expire(now)
+        full = self._changed()
+        self._pass(full=full, now=now)
+        self._adjust_flow_limit()
+        self.last_run = now
+
+    def _pass(self, full: bool, now: float | None = None) -> None:
+        start = time.monotonic()
+        now = self.clock() if now is None else now
+        self._pass_results = {}
+        self.stats.revalidations += 1
+        deltas = self.revalidator.revalidate(now, full=full)
+        for d in deltas:
+            self._push(d)
+        for d in deltas:
+            if d.outcome in (DELETE, EXPIRE):
+                self._xcache.pop(d.ufid, None)
+                if d.outcome == DELETE:
+                    self.stats.flows_deleted += 1
+                else:
+                    self.stats.flows_expired += 1
+            elif d.outcome == MODIFY:
+                self.stats.flows_modified += 1
+        if full:
+            self._refresh_cache()
+        self._pass_results = {}
+        self.dump_duration_ms = int((time.monotonic() - start) * 1000)
+        # A pass may itself change what translation reads (learned flows, MAC refreshes): remember the state
+        # it left, so the next packet does not trigger another full pass for it.
+        self._seen = {name: br.signature() for name, br in self.bridges.items()}
+
+    def _refresh_cache(self) -> None:
+        """After a full pass, point each megaflow's statistics at the rules its current translation hits."""
+        live = {}
+        for flow in self.dpif.flow_dump():
+            live[flow.ufid] = flow
+            res = self._pass_results.get(flow.key)
+            entry = self._xcache.get(flow.ufid)
+            if res is None or entry is None:
+                continue
+            entry.rules = list(res.rules_hit)
+            entry.learned = list(res.learned) or entry.learned
+            entry.refresh = _has_learn(res.rules_hit)
+        for ufid in [u for u in self._xcache if u not in live]:
+            del self._xcache[ufid]
+
+    def _push(self, d: FlowStatsDelta) -> None:
+        """Credit a flow's new packets to its rules and refresh what its translation learned."""
+        if d.packets <= 0:
+            return
+        entry = self._xcache.get(d.ufid)
+        if entry is None:
+            return
+        br = entry.bridge
+        used = d.used or None
+        for rule in entry.rules:
+            br.ofproto.tables.record_hit(rule, d.packets, d.bytes, used)
+        for vlan, mac, port in entry.learned:
+            # Refresh, never move: these packets may have arrived before the address moved elsewhere.
+            e = br.mac_table.get(vlan, mac)
+            if e is not None and e.port == port:
+                br.mac_table.learn(vlan, mac, port, now=used)
+        if entry.refresh:
+            where = self._odp_in.get(_in_port(d.key))
+            if where is not None:
+                try:
+                    where[0].translate(_with_in_port(d.key, where[1]), side_effects=True)
+                except Exception:
+                    log.exception("%s: refreshing a flow's side effects failed", br.name)
+
+    def purge(self) -> None:
+        """``revalidator/purge``: delete every flow (their statistics are pushed first)."""
+        self._pass(full=False)
+        self.dpif.flow_flush()
+        self._xcache.clear()
+
+    # -- observability ---------------------------------------------------------------------------------------
+
+    def trace(self, bridge: str, key: int, packet: bytes | None = None) -> str:
+        br = self.bridges[bridge]
+        tr = Trace()
+        res = br.translate(key, side_effects=False, packet=packet, trace=tr)
+        return format_trace(bridge, key, res, tr)
+
+
+def _has_learn(rules: Iterable[Rule]) -> bool:
+    return any(isinstance(a, A.Learn) for r in rules for a in _walk(r.actions))
+
+
+def _walk(actions: Any) -> Iterable[Any]:
+    for a in actions or ():
+        yield a
+        inner = getattr(a, "actions", None)
+        if isinstance(inner, (list, tuple)):
+            yield from _walk(inner)
