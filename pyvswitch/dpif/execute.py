@@ -20,7 +20,7 @@ Contract
   packet unchanged and execution goes on with the next action, as Open vSwitch skips malformed packets.
 * The context (:class:`ExecContext`, subclass it) receives the side effects through its methods:
   ``output(port, frame)``, ``userspace(frame, action, md)`` (a packet-in or other slow-path upcall),
-  ``recirc(frame, recirc_id, md)``, ``meter(meter_id, packet_len) -> bool`` (False drops the packet),
+  ``recirc(frame, recirc_id, md)``, ``meter(meter_id, packet, md) -> bool`` (False drops the packet),
   ``ct(packet, action, md)`` (conntrack: the default treats every connection as new and sets ``+trk+new``),
   ``tnl_push(frame, action, md) -> bytes | None`` (the encapsulated packet, which replaces the packet for the
   following actions; None drops it), ``tnl_pop(frame, port, md)`` (decapsulate and recirculate) and
@@ -68,7 +68,9 @@ Action semantics
   packet's 5-tuple is all zero.  ``hash(sym_l4(basis))`` orders the two (address, port) ends so that both
   directions of a connection hash alike.  The value is not Open vSwitch's hash; only consistency matters
   (select groups pick a bucket from it).
-* ``meter(id)`` asks ``ctx.meter``; a False answer drops the packet.  ``drop`` ends execution.
+* ``meter(id)`` asks ``ctx.meter`` with the packet itself (a ``bytearray``: a ``dscp_remark`` band rewrites
+  its DSCP in place) and its metadata; a False answer drops the packet.  In a batch every packet is metered on
+  its own, in order.  The id is a provider meter id (:mod:`pyvswitch.dpif.meter`).  ``drop`` ends execution.
 * ``ct``: ``ctx.ct`` is called with the packet (a ``bytearray``, for NAT) and the metadata.
 * ``recirc(id)`` hands a copy of the packet and of its metadata, with ``recirc_id`` set, to ``ctx.recirc``;
   execution continues with the original (a ``recirc`` is normally last).
@@ -177,8 +179,10 @@ class ExecContext:
         """Feed ``frame`` back into the datapath with ``md`` (``md.recirc_id == recirc_id``, a copy)."""
         self.recircs.append((frame, recirc_id, md))
 
-    def meter(self, meter_id: int, packet_len: int) -> bool:
-        """Account a packet of ``packet_len`` bytes to meter ``meter_id``; False drops the packet."""
+    def meter(self, meter_id: int, packet: bytearray, md: PacketMetadata) -> bool:
+        """Run ``packet`` through datapath meter ``meter_id`` (for example with
+        :meth:`pyvswitch.dpif.meter.DpMeters.run`); False drops the packet.  The callee may rewrite ``packet``
+        in place (a ``dscp_remark`` band) but must not keep it.  The default lets every packet pass."""
         return True
 
     def ct(self, packet: bytearray, action: Ct, md: PacketMetadata) -> None:
@@ -818,7 +822,7 @@ def _meter(a: Meter) -> Op:
     mid = a.id
 
     def op(run: _Run) -> bool:
-        return bool(run.ctx.meter(mid, len(run.pkt)))
+        return bool(run.ctx.meter(mid, run.pkt, run.md))
     return op
 
 

@@ -17,6 +17,17 @@ Parts:
     The switch side: ``apply`` with Open vSwitch's errors (``MeterModError.code``: ``OFPMMFC_METER_EXISTS``...),
     counters per meter and band, ``features``.  Deleting a meter deletes the flows that use it: ``apply``
     returns the deleted meter ids and calls ``on_delete`` with them.
+``MeterIdPool``
+    The provider meter ids of one datapath (see below).
+
+Provider meter ids: the datapath has its own meter numbers.  As in Open vSwitch, each meter gets one from a pool
+when it is added (lowest free id first, from 0), keeps it when modified and gives it back when deleted;
+translation emits ``meter(N)`` with ``N = MeterTable.provider_id(meter_id)``.  The pool belongs to the datapath,
+which every bridge of one datapath type shares (a real Open vSwitch with bridges br0 and br1 on one dummy
+datapath numbers br0's meters 0 and 1, then br1's first meter 2), so ``MeterTable.id_pool`` is injectable: the
+daemon gives every bridge of a datapath the same ``MeterIdPool``.  ``MeterTable.listeners`` are told of every
+change so that the daemon programs the datapath's meters (``pyvswitch.dpif.meter.DpMeters``), and
+``MeterTable.stats_source`` reads the datapath's counters back for meter statistics.
 
 Meter ids: 1 to ``OFPM_MAX`` (0xffff0000) are ordinary meters; Open vSwitch also accepts the virtual meters
 ``slowpath`` (0xfffffffd) and ``controller`` (0xfffffffe), which limit packets sent to the slow path and to
@@ -25,7 +36,9 @@ controllers; ``all`` (0xffffffff) names every meter in deletes and requests.
 What the userspace datapath supports (found against Open vSwitch 3.1 with a ``datapath_type=dummy`` bridge, which
 uses it): ``max_meter`` 262144 (but any id up to ``OFPM_MAX`` is accepted), 8 bands, only ``drop`` bands
 (``dscp_remark`` gets ``OFPMMFC_BAD_BAND``), flags ``kbps pktps burst stats`` with one of ``kbps``/``pktps``
-required (else ``OFPMMFC_BAD_FLAGS``).  ``MeterFeatures()`` holds those values.
+required (else ``OFPMMFC_BAD_FLAGS``).  ``MeterFeatures()`` holds those values.  pyvswitch's datapath
+(``pyvswitch.dpif.meter``) also carries out ``dscp_remark`` bands; a table built with ``MeterFeatures(band_types=(1
+<< BandType.DROP) | (1 << BandType.DSCP_REMARK))`` accepts them (and reports them in its features).
 """
 
 from __future__ import annotations
@@ -33,8 +46,9 @@ from __future__ import annotations
 import enum
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pyvswitch.ofproto.actions import ActionParseError, lex
 
@@ -50,10 +64,13 @@ __all__ = [
     "MeterConfig",
     "MeterFeatures",
     "MeterFlags",
+    "MeterIdPool",
+    "MeterListener",
     "MeterMod",
     "MeterModError",
     "MeterParseError",
     "MeterStats",
+    "MeterStatsSource",
     "MeterTable",
     "format_band",
     "format_meter_config",
@@ -316,12 +333,67 @@ def parse_meter_mod(text: str, command: MeterCommand | None) -> MeterMod:
 # ---------------------------------------------------------------------------------------------------------------
 # The table.
 
+class MeterIdPool:
+    """Provider meter ids ``0 .. n_ids - 1`` of one datapath, handed out lowest free first (Open vSwitch's
+    ``id_pool``, one per datapath backer; ``n_ids`` defaults to its userspace datapath's 262144 meters)."""
+
+    def __init__(self, n_ids: int = 262144) -> None:
+        self.n_ids = n_ids
+        self._used: set[int] = set()
+        self._next = 0          # no id below this one is free
+
+    def alloc(self) -> int | None:
+        """The lowest free id, now taken; None when every id is taken."""
+        i = self._next
+        while i in self._used:
+            i += 1
+        if i >= self.n_ids:
+            self._next = i
+            return None
+        self._used.add(i)
+        self._next = i + 1
+        return i
+
+    def free(self, provider_id: int) -> None:
+        """Give ``provider_id`` back (an id not taken is ignored)."""
+        if provider_id in self._used:
+            self._used.discard(provider_id)
+            self._next = min(self._next, provider_id)
+
+    def __contains__(self, provider_id: int) -> bool:
+        return provider_id in self._used
+
+    def __len__(self) -> int:
+        return len(self._used)
+
+
+MeterListener = Callable[[str, int, MeterConfig | None], None]
+"""``listener(event, provider_id, config)``: ``event`` is ``"add"``, ``"modify"`` (``config`` the meter's new
+:class:`MeterConfig`, under its OpenFlow id) or ``"delete"`` (``config`` None)."""
+
+
+class _DpStats(Protocol):
+    @property
+    def packet_count(self) -> int: ...
+    @property
+    def byte_count(self) -> int: ...
+    @property
+    def bands(self) -> Sequence[tuple[int, int]]: ...
+
+
+MeterStatsSource = Callable[[int], _DpStats | None]
+"""``source(provider_id)``: the datapath's counters of a meter, an object with ``packet_count``, ``byte_count``
+and ``bands`` (a (packets, bytes) pair per band), such as ``DpMeters.stats`` returns; None if the datapath has no
+such meter."""
+
+
 @dataclass
 class _Meter:
     meter_id: int
     flags: int
     bands: tuple[Band, ...]
     created: float
+    provider_id: int = -1
     packets: int = 0
     bytes: int = 0
     band_counts: list[list[int]] = field(default_factory=list)
@@ -331,15 +403,33 @@ class MeterTable:
     """A bridge's meters, with the checks of Open vSwitch's ``handle_meter_mod`` and its userspace datapath.
 
     ``flow_count(meter_id)`` says how many flows use a meter; ``on_delete(meter_ids)`` is called with the meters a
-    delete removed, so that the caller deletes the flows that use them."""
+    delete removed, so that the caller deletes the flows that use them.
+
+    Attributes the daemon sets (see the module doc):
+
+    ``id_pool``
+        The :class:`MeterIdPool` provider ids come from (default: the table's own).  Replace it only while the
+        table is empty; every table of one datapath should share one.
+    ``listeners``
+        A list of :data:`MeterListener`, called in order after each meter is added, modified or deleted (for a
+        delete: after ``on_delete``, before the provider id goes back to the pool).
+    ``stats_source``
+        A :data:`MeterStatsSource` or None.  When set, :meth:`stats` reports the datapath's packet, byte and band
+        counters for each meter; otherwise the table's own (:meth:`account`).  ``flow_count`` and the duration
+        always come from the table: the duration runs from the meter's addition, and a modification does not
+        restart it (the datapath's counters do start again from 0 then, in Open vSwitch as here)."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, features: MeterFeatures | None = None,
                  flow_count: Callable[[int], int] | None = None,
-                 on_delete: Callable[[list[int]], None] | None = None) -> None:
+                 on_delete: Callable[[list[int]], None] | None = None, id_pool: MeterIdPool | None = None,
+                 stats_source: MeterStatsSource | None = None) -> None:
         self.clock = clock
         self.features = features or MeterFeatures()
         self.flow_count = flow_count or (lambda mid: 0)
         self.on_delete = on_delete
+        self.id_pool = id_pool if id_pool is not None else MeterIdPool()
+        self.listeners: list[MeterListener] = []
+        self.stats_source = stats_source
         self._meters: dict[int, _Meter] = {}
 
     def __contains__(self, meter_id: int) -> bool:
@@ -350,6 +440,17 @@ class MeterTable:
 
     def __iter__(self) -> Iterator[int]:
         return iter(sorted(self._meters))
+
+    def provider_id(self, meter_id: int) -> int | None:
+        """The datapath's id of meter ``meter_id`` (what translation puts in ``meter(N)``), None if there is no
+        such meter."""
+        m = self._meters.get(meter_id)
+        return None if m is None else m.provider_id
+
+    def _notify(self, event: str, m: _Meter) -> None:
+        config = None if event == "delete" else MeterConfig(m.meter_id, m.flags, m.bands)
+        for listener in list(self.listeners):
+            listener(event, m.provider_id, config)
 
     def _check_config(self, mm: MeterMod) -> None:
         """The datapath's ``meter_set`` checks (Open vSwitch maps its errno values to these errors)."""
@@ -383,8 +484,12 @@ class MeterTable:
             if len(self._meters) >= self.features.max_meters:
                 raise MeterModError("OFPMMFC_OUT_OF_METERS")
             self._check_config(mm)
-            self._meters[mid] = _Meter(mid, mm.flags, mm.bands, self.clock(),
-                                       band_counts=[[0, 0] for _ in mm.bands])
+            pid = self.id_pool.alloc()
+            if pid is None:
+                raise MeterModError("OFPMMFC_OUT_OF_METERS")
+            m = _Meter(mid, mm.flags, mm.bands, self.clock(), pid, band_counts=[[0, 0] for _ in mm.bands])
+            self._meters[mid] = m
+            self._notify("add", m)
             return []
         if mm.command == MeterCommand.MODIFY:
             old = self._meters.get(mid)
@@ -392,17 +497,21 @@ class MeterTable:
                 raise MeterModError("OFPMMFC_UNKNOWN_METER")
             self._check_config(mm)
             old.flags, old.bands = mm.flags, mm.bands
+            old.packets = old.bytes = 0
             old.band_counts = [[0, 0] for _ in mm.bands]
+            self._notify("modify", old)
             return []
         if mm.command == MeterCommand.DELETE:
             if mid == OFPM_ALL:
                 gone = sorted(self._meters)
             else:
                 gone = [mid] if mid in self._meters else []
-            for m in gone:
-                del self._meters[m]
+            removed = [self._meters.pop(m) for m in gone]
             if gone and self.on_delete is not None:
                 self.on_delete(gone)
+            for m in removed:
+                self._notify("delete", m)
+                self.id_pool.free(m.provider_id)
             return gone
         raise MeterModError("OFPMMFC_BAD_COMMAND")
 
@@ -439,6 +548,13 @@ class MeterTable:
             age = max(0.0, now - m.created)
             sec = int(age)
             nsec = min(999_999_999, round((age - sec) * 1e9))
-            out.append(MeterStats(i, self.flow_count(i), m.packets, m.bytes, sec, nsec,
-                                  tuple(BandStats(p, b) for p, b in m.band_counts)))
+            packets, nbytes = m.packets, m.bytes
+            bands = tuple(BandStats(p, b) for p, b in m.band_counts)
+            dp = self.stats_source(m.provider_id) if self.stats_source is not None else None
+            if dp is not None:
+                packets, nbytes = dp.packet_count, dp.byte_count
+                counts = list(dp.bands)[:len(m.bands)]
+                counts += [(0, 0)] * (len(m.bands) - len(counts))
+                bands = tuple(BandStats(p, b) for p, b in counts)
+            out.append(MeterStats(i, self.flow_count(i), packets, nbytes, sec, nsec, bands))
         return out

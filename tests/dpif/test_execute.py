@@ -89,8 +89,8 @@ class Recorder(ExecContext):
     def random(self) -> int:
         return self.randoms.pop(0) if self.randoms else super().random()
 
-    def meter(self, meter_id: int, packet_len: int) -> bool:
-        self.meter_calls.append((meter_id, packet_len))
+    def meter(self, meter_id: int, packet: bytearray, md: PacketMetadata) -> bool:
+        self.meter_calls.append((meter_id, len(packet)))
         return self.meter_ok
 
 
@@ -400,6 +400,42 @@ def test_meter_drop_and_drop() -> None:
     execute(FRAME, parse_actions("meter(4),2"), ctx)
     assert [p for p, _ in ctx.outputs] == [2]
     assert run(FRAME, "drop") == [] and run(FRAME, "1,drop,2") == [(1, FRAME)]
+
+
+class _RemarkingMeters(ExecContext):
+    """Meter 7 passes every other packet and rewrites the byte at offset 15 (IPv4 TOS) of those it passes; it
+    records what it saw (packet contents, metadata in_port)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[int, bytes, int]] = []
+
+    def meter(self, meter_id: int, packet: bytearray, md: PacketMetadata) -> bool:
+        self.seen.append((meter_id, bytes(packet), md.in_port))
+        if len(self.seen) % 2 == 0:
+            return False
+        packet[15] = 0x28
+        return True
+
+
+def test_meter_sees_and_may_rewrite_the_packet() -> None:
+    ctx = _RemarkingMeters()
+    # The meter sees the packet as modified by the actions before it; its rewrite reaches the later actions.
+    execute(FRAME, parse_actions("set(ipv4(ttl=9)),meter(7),1"), ctx, PacketMetadata(in_port=3))
+    assert ctx.seen[0][0] == 7 and ctx.seen[0][1][22] == 9 and ctx.seen[0][2] == 3
+    assert ctx.outputs[0][1][15] == 0x28 and ctx.outputs[0][1][22] == 9
+
+
+def test_meter_in_a_batch_meters_each_packet() -> None:
+    ctx = _RemarkingMeters()
+    frames = [bytearray(FRAME) for _ in range(5)]
+    mds = [PacketMetadata(in_port=i) for i in range(5)]
+    execute_batch(frames, parse_actions("meter(7),2"), ctx, mds)
+    assert [s[2] for s in ctx.seen] == [0, 1, 2, 3, 4]
+    assert len(ctx.outputs) == 3 and all(f[15] == 0x28 for _, f in ctx.outputs)
+    ctx = _RemarkingMeters()
+    execute_batch([FRAME] * 4, parse_actions("meter(7),2"), ctx)                  # default metadata
+    assert len(ctx.seen) == 4 and len(ctx.outputs) == 2
 
 
 def test_metadata_sets_recirc_userspace_ct() -> None:

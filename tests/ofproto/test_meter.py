@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pyvswitch.dpif.meter import DpMeterStats
 from pyvswitch.ofproto.meter import (
     OFPM_ALL,
     OFPM_CONTROLLER,
@@ -23,6 +24,7 @@ from pyvswitch.ofproto.meter import (
     MeterConfig,
     MeterFeatures,
     MeterFlags,
+    MeterIdPool,
     MeterMod,
     MeterModError,
     MeterParseError,
@@ -178,3 +180,99 @@ def test_table_replays_ovs_session() -> None:
             blocks = sorted(b.strip() for b in rec["stdout"].split(":\n", 1)[1].split("\n\n") if b.strip())
             assert blocks == sorted(format_meter_config(c).strip() for c in table.config())
     assert checked >= 15
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Provider meter ids, listeners and the datapath's counters (the numbering itself is compared with a real Open
+# vSwitch in tests/dpif/test_dp_meter.py).
+
+def _drop(mid: int, rate: int = 10, cmd: MeterCommand = ADD) -> MeterMod:
+    return MeterMod(cmd, mid, MeterFlags.PKTPS, (Band(BandType.DROP, rate),))
+
+
+def test_id_pool_lowest_free_first() -> None:
+    pool = MeterIdPool(4)
+    assert [pool.alloc() for _ in range(4)] == [0, 1, 2, 3]
+    assert pool.alloc() is None and len(pool) == 4
+    pool.free(2)
+    pool.free(0)
+    pool.free(7)                                                   # never taken: ignored
+    assert 2 not in pool and 1 in pool
+    assert [pool.alloc(), pool.alloc(), pool.alloc()] == [0, 2, None]
+
+
+def test_provider_ids_follow_adds_modifies_and_deletes() -> None:
+    events: list[tuple[str, int, MeterConfig | None]] = []
+    pool = MeterIdPool()
+    a, b = MeterTable(id_pool=pool), MeterTable(id_pool=pool)
+    a.listeners.append(lambda ev, pid, cfg: events.append((ev, pid, cfg)))
+    a.apply(_drop(5))
+    a.apply(_drop(7))
+    b.apply(_drop(5))
+    assert (a.provider_id(5), a.provider_id(7), b.provider_id(5)) == (0, 1, 2)
+    assert a.provider_id(6) is None
+    # A refused add takes no id.
+    with pytest.raises(MeterModError):
+        a.apply(MeterMod(ADD, 8, MeterFlags.PKTPS, (Band(BandType.DSCP_REMARK, 10, 0, 1),)))
+    a.apply(_drop(7, rate=20, cmd=MOD))
+    assert a.provider_id(7) == 1
+    a.apply(MeterMod(DEL, 5))
+    b.apply(_drop(9))
+    assert b.provider_id(9) == 0
+    assert events == [
+        ("add", 0, MeterConfig(5, MeterFlags.PKTPS, (Band(BandType.DROP, 10),))),
+        ("add", 1, MeterConfig(7, MeterFlags.PKTPS, (Band(BandType.DROP, 10),))),
+        ("modify", 1, MeterConfig(7, MeterFlags.PKTPS, (Band(BandType.DROP, 20),))),
+        ("delete", 0, None),
+    ]
+
+
+def test_delete_tells_flows_then_listeners_then_frees() -> None:
+    order: list[str] = []
+    pool = MeterIdPool()
+    t = MeterTable(id_pool=pool, on_delete=lambda ids: order.append(f"flows {ids}"))
+    t.listeners.append(lambda ev, pid, cfg: order.append(f"{ev} {pid} {pid in pool}"))
+    t.apply(_drop(1))
+    t.apply(_drop(2))
+    t.apply(MeterMod(DEL, OFPM_ALL))
+    assert order == ["add 0 True", "add 1 True", "flows [1, 2]", "delete 0 True", "delete 1 True"]
+    assert len(pool) == 0
+
+
+def test_exhausted_pool_is_out_of_meters() -> None:
+    t = MeterTable(id_pool=MeterIdPool(1))
+    t.apply(_drop(1))
+    with pytest.raises(MeterModError) as e:
+        t.apply(_drop(2))
+    assert e.value.code == "OFPMMFC_OUT_OF_METERS" and 2 not in t
+
+
+def test_stats_from_the_datapath() -> None:
+    now = [5.0]
+    dp: dict[int, DpMeterStats] = {}
+    t = MeterTable(clock=lambda: now[0], flow_count=lambda m: 3, stats_source=dp.get)
+    t.apply(MeterMod(ADD, 4, MeterFlags.PKTPS, (Band(BandType.DROP, 10), Band(BandType.DROP, 20))))
+    t.account(4, 1, 1)                                                  # ignored while the datapath answers
+    dp[0] = DpMeterStats(100, 10_000, ((10, 1000), (80, 8000)))
+    now[0] = 6.5
+    (ms,) = t.stats(4)
+    assert (ms.flow_count, ms.packet_in_count, ms.byte_in_count, ms.duration_sec, ms.duration_nsec) == (
+        3, 100, 10_000, 1, 500_000_000)
+    assert [(b.packet_count, b.byte_count) for b in ms.bands] == [(10, 1000), (80, 8000)]
+    # A datapath without the meter: the table's own counters; missing band counters read as 0.
+    del dp[0]
+    assert t.stats(4)[0].packet_in_count == 1
+    dp[0] = DpMeterStats(7, 70, ((1, 10),))
+    assert [(b.packet_count, b.byte_count) for b in t.stats(4)[0].bands] == [(1, 10), (0, 0)]
+    # A modification starts the counters again but not the duration.
+    t.apply(MeterMod(MOD, 4, MeterFlags.PKTPS, (Band(BandType.DROP, 10),)))
+    t.stats_source = None
+    (ms,) = t.stats(4)
+    assert (ms.packet_in_count, ms.duration_sec) == (0, 1)
+
+
+def test_dscp_remark_accepted_when_the_features_say_so() -> None:
+    features = MeterFeatures(band_types=(1 << BandType.DROP) | (1 << BandType.DSCP_REMARK))
+    t = MeterTable(features=features)
+    t.apply(parse_meter_mod("meter=3,pktps,bands=type=dscp_remark,rate=100,prec_level=1", ADD))
+    assert t.config(3)[0].bands == (Band(BandType.DSCP_REMARK, 100, 0, 1),) and t.provider_id(3) == 0
