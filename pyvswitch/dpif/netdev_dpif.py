@@ -33,8 +33,8 @@ Differences from Open vSwitch
   datapath's own :class:`FlowCaches` limit plays that part, with the same outcome (executed, not installed,
   lost).
 
-Not done: tunnel ports (``tnl_pop`` drops the packet and counts it in ``n_tx_dropped``), real conntrack and
-meters (the :class:`ExecContext` defaults: every connection new, every meter passes), PMD threads and their
+Not done: tunnel ports (``tnl_pop`` drops the packet and counts it in ``n_tx_dropped``), real conntrack (the
+:class:`ExecContext` default: every connection new), PMD threads and their
 ``dpif-netdev/pmd-stats-show`` per thread (the caches' ``pmd_stats_lines`` give the single thread's).
 """
 
@@ -53,6 +53,7 @@ from pyvswitch.dpif.flow_cache import (
     FlowCaches,
     Megaflow,
 )
+from pyvswitch.dpif.meter import DpMeters
 from pyvswitch.dpif.odp import Action, Userspace
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
@@ -122,10 +123,14 @@ def _snapshot(flow: Megaflow) -> DpifFlow:
 class _Ctx(ExecContext):
     """Routes the side effects of execution to the datapath."""
 
-    def __init__(self, dp: NetdevDpif, depth: int) -> None:
+    def __init__(self, dp: NetdevDpif, depth: int, now: float | None = None) -> None:
         super().__init__(seed=None)
         self.dp = dp
         self.depth = depth
+        self.now = now     # One time for a whole batch: Open vSwitch meters a batch at one instant.
+
+    def meter(self, meter_id: int, packet: bytearray, md: PacketMetadata) -> bool:
+        return self.dp.meters.run(meter_id, packet, self.now)
 
     def output(self, port: int, frame: bytes) -> None:
         self.dp._output(port, frame)
@@ -159,6 +164,7 @@ class NetdevDpif(Dpif):
         super().__init__(name, dpif_type)
         self.caches = FlowCaches(flow_limit, emc_insert_inv_prob, rng=rng)
         self.clock = clock
+        self.meters = DpMeters(clock=clock)
         self.report_masks = report_masks
         self.userspace_handler: UserspaceHandler | None = None
         self._ports: dict[int, _Port] = {}
@@ -285,7 +291,7 @@ class NetdevDpif(Dpif):
                  shared_md: bool) -> None:
         keys = [extract(frame, md.in_port, _md_bits(md)) for frame, md in zip(frames, mds)]
         found = self.caches.lookup_batch(keys)
-        ctx = _Ctx(self, depth)
+        ctx = _Ctx(self, depth, now)
         groups: dict[Megaflow, list[int]] = {}
         misses: list[int] = []
         for i, flow in enumerate(found):

@@ -47,6 +47,7 @@ from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, R
 from pyvswitch.flow import fields as F
 from pyvswitch.ofproto.actions import model as A
 from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
+from pyvswitch.ofproto.meter import MeterIdPool
 from pyvswitch.ofproto.normal import PortVlanConfig
 from pyvswitch.ofproto.ofproto import OFPPC, OFProto
 from pyvswitch.ofproto.rule import Rule
@@ -193,6 +194,7 @@ class Backer:
         self.dpif.userspace_handler = self._userspace
         self.clock = clock
         self.bridges: dict[str, DpBridge] = {}
+        self.meter_ids = MeterIdPool()
         self._odp_in: dict[int, tuple[DpBridge, int]] = {}
         self.revalidator = Revalidator(self.dpif, self._reval_translate, DEFAULT_MAX_IDLE)
         self._seen: dict[str, tuple[int, ...]] = {}
@@ -223,12 +225,32 @@ class Backer:
     def add_bridge(self, ofproto: OFProto) -> DpBridge:
         br = DpBridge(self, ofproto)
         self.bridges[br.name] = br
+        # Meters: numbered in the datapath from one pool for all its bridges, counted by the datapath.
+        meters = ofproto.meters
+        meters.id_pool = self.meter_ids
+        meters.stats_source = self.dpif.meters.stats
+        meters.listeners.append(self._program_meter)
         return br
+
+    def _program_meter(self, event: str, provider_id: int, config: Any) -> None:
+        if event == "delete":
+            self.dpif.meters.delete(provider_id)
+            return
+        err = self.dpif.meters.set(provider_id, config)
+        if err is not None:
+            log.warning("%s: meter %d refused by the datapath (%s)", self.dpif.name, provider_id, err)
 
     def remove_bridge(self, name: str) -> None:
         br = self.bridges.pop(name, None)
         if br is None:
             return
+        meters = br.ofproto.meters
+        for mid in list(meters):
+            pid = meters.provider_id(mid)
+            if pid is not None:
+                self.dpif.meters.delete(pid)
+                self.meter_ids.free(pid)
+        meters.listeners.remove(self._program_meter)
         br.set_ports([])
         self._sync_dp_ports()
         self._seen.pop(name, None)
