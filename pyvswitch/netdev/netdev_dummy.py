@@ -52,13 +52,16 @@ PCAP_SNAPLEN = 1518
 
 
 class PcapWriter:
-    """Appends frames to a libpcap file (version 2.4, microsecond timestamps, link type 1 = Ethernet)."""
+    """Appends frames to a libpcap file (version 2.4, microsecond timestamps, link type 1 = Ethernet).  As in
+    netdev-dummy, an existing file is appended to (its header is written only when the file is empty), so a port
+    re-created with the same ``tx_pcap`` keeps what was captured before."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.file: BinaryIO = open(path, "wb")  # noqa: SIM115 - kept open for the life of the port
-        self.file.write(struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, PCAP_SNAPLEN, 1))
-        self.file.flush()
+        self.file: BinaryIO = open(path, "ab")  # noqa: SIM115 - kept open for the life of the port
+        if self.file.tell() == 0:
+            self.file.write(struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, PCAP_SNAPLEN, 1))
+            self.file.flush()
 
     def write(self, frame: bytes, now: float | None = None) -> None:
         t = time.time() if now is None else now

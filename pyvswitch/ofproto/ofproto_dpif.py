@@ -476,7 +476,7 @@ class Backer:
             # Refresh, never move: these packets may have arrived before the address moved elsewhere.
             e = br.mac_table.get(vlan, mac)
             if e is not None and e.port == port:
-                br.mac_table.learn(vlan, mac, port, now=used)
+                br.mac_table.learn(vlan, mac, port)
         if entry.refresh:
             where = self._odp_in.get(_in_port(d.key))
             if where is not None:

@@ -24,6 +24,7 @@ per-bridge OpenFlow socket ``DIR/BRIDGE.mgmt`` will be opened and closed.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import zlib
@@ -280,7 +281,6 @@ class Switch:
         self.reconfigured: list[Callable[[Desired], None]] = []
         #: Returns the Controller table columns to report for a bridge: {controller uuid: {column: value}}.
         self.controller_status: Callable[[Bridge], dict[str, dict[str, Any]]] = lambda br: {}
-        self._odp_next: dict[str, int] = {}
         self.coverage: dict[str, int] = {}
         self._refused: set[tuple[str, str]] = set()   # (bridge, interface) pairs already reported as duplicates
         #: Set when the running state changed outside a reconfiguration (a control command), so that the bridge
@@ -425,15 +425,26 @@ class Switch:
             self._apply_mtu(iface, s.mtu_request)
         dev.rx_handler = lambda _dev, frame, br=br, iface=iface: br.handle_rx(iface, frame)
         dpkey = "dummy" if self.override else br.datapath_type
-        if dev.netdev_class == "patch":
-            pass   # No datapath port: translation crosses patch ports.
-        elif s.name == br.name:
-            iface.odp_port = 100 + sum(1 for b in self.bridges.values() if b is not br and
-                                       any(i.odp_port >= 100 for i in b.ifaces.values()))
-        else:
-            iface.odp_port = self._odp_next.get(dpkey, 1)
-            self._odp_next[dpkey] = iface.odp_port + 1
+        if dev.netdev_class != "patch":   # A patch port has no datapath port: translation crosses it.
+            iface.odp_port = self._choose_odp_port(dpkey, s.name)
         return iface
+
+    def _choose_odp_port(self, dpkey: str, name: str) -> int:
+        """A datapath port number for a new port of the ``dpkey`` datapath, as Open vSwitch's userspace datapath
+        chooses one: on a dummy datapath the number in the port's name (plus 100 for a name that begins with
+        ``br``: ``p1`` is 1, ``br0`` 100) when it is free; otherwise the lowest free number from 1."""
+        used = {i.odp_port for b in self.bridges.values()
+                if ("dummy" if self.override else b.datapath_type) == dpkey for i in b.ifaces.values()}
+        if dpkey == "dummy":
+            m = re.search(r"\d+", name)
+            if m is not None:
+                no = (100 if name.startswith("br") else 0) + int(m.group())
+                if 0 < no < 0xFFFFFFFF and no not in used:
+                    return no
+        no = 1
+        while no in used:
+            no += 1
+        return no
 
     def _apply_mtu(self, iface: Iface, mtu: int | None) -> None:
         """Apply ``mtu_request`` (an unset request leaves the device's MTU as it is, as in Open vSwitch).  A device

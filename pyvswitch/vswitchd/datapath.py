@@ -448,4 +448,6 @@ def _parse_of_flow(flow: str, dpb: Any) -> int:
     try:
         return parse_match(text).match.value
     except (MatchParseError, ValueError) as e:
-        raise CommandError(f"Bad openflow flow syntax: {flow}: {e}") from None
+        # Open vSwitch parses the flow as an exact flow, whose parser calls an unknown name a field.
+        msg = re.sub(r"^unknown keyword ", "unknown field ", str(e))
+        raise CommandError(f"Bad openflow flow syntax: {flow}: {msg}") from None

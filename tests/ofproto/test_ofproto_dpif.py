@@ -202,6 +202,25 @@ def test_normal_learning_and_mac_move() -> None:
     assert "    3     0  50:54:00:00:00:01" in rig.dpb.mac_table.format_fdb_show()
 
 
+def test_stats_refresh_mac_entries() -> None:
+    rig = Rig()
+    rig.flows("actions=NORMAL")
+    rig.send(1, src=1, dst=2)
+    rig.send(2, src=2, dst=1)
+    rig.clock.advance(100)
+    rig.send(1, src=1, dst=2, n=3)
+    rig.backer.run()
+    # MAC 1's megaflow carried traffic: its entry was refreshed (age 0, most recently used); MAC 2's was not.
+    assert rig.dpb.mac_table.format_fdb_show().splitlines()[1:] == [
+        "    2     0  50:54:00:00:00:02  100", "    1     0  50:54:00:00:00:01    0"]
+    rig.clock.advance(250)
+    rig.backer.run()
+    assert len(rig.dpb.mac_table) == 1     # MAC 2 aged out (300 s), and its flows with it.
+    rig.out()
+    rig.send(1, src=1, dst=2)
+    assert rig.out() == {2: 1, 3: 1, 4: 1, OFPP_LOCAL: 1}
+
+
 def test_normal_vlans() -> None:
     vlans = {1: PortVlanConfig("p1", 1, tag=10), 2: PortVlanConfig("p2", 2, tag=10),
              3: PortVlanConfig("p3", 3, tag=20), 4: PortVlanConfig("p4", 4, trunks=frozenset({10, 20}))}
@@ -280,3 +299,22 @@ def test_odp_actions_use_datapath_ports() -> None:
     (flow,) = rig.backer.dpif.flow_dump()
     assert flow.actions == (odp.Output(100),)
     assert rig.out() == {OFPP_LOCAL: 1}
+
+
+def test_meter_enforced_in_datapath() -> None:
+    from pyvswitch.ofproto.meter import MeterCommand, parse_meter_mod
+
+    rig = Rig()
+    rig.ofproto.meters.apply(parse_meter_mod("meter=5,pktps,burst,bands=type=drop,rate=1,burst_size=3",
+                                                  MeterCommand.ADD))
+    rig.flows("in_port=1,actions=meter:5,output:2")
+    rig.send(1, n=10)
+    # The bucket holds 3 packets (burst), and no time passes: 3 of 10 get through.
+    assert rig.out() == {2: 3}
+    stats = rig.ofproto.meters.stats_source(rig.ofproto.meters.provider_id(5))  # type: ignore[misc]
+    assert stats.packet_count == 10 and stats.bands[0][0] == 7    # Upcalled packets are metered too.
+    rig.clock.advance(2.0)
+    rig.send(1, n=5)
+    assert rig.out() == {2: 2}
+    rig.backer.remove_bridge("br0")
+    assert len(rig.backer.dpif.meters) == 0

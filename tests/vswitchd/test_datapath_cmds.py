@@ -1,0 +1,211 @@
+"""The datapath in pyvs-vswitchd against a real Open vSwitch with the same configuration: the real ovs-vsctl and
+ovs-appctl drive both, the same packets are injected into dummy ports, and what the control commands print
+(``dpif/show``, ``dpctl/show``, ``dpctl/dump-flows``, ``fdb/show``, ``ofproto/trace``, ``upcall/show``, their
+errors) and what the ports transmit must be the same, after removing what legitimately differs (times, thread
+numbers, Ethernet addresses of ports).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from pyvswitch.netdev.netdev_dummy import read_pcap
+
+from .conftest import Switchd
+from .test_openflow_wire import Reference
+
+pytestmark = pytest.mark.timeout(300)
+
+PKT = ("in_port(1),eth(src=50:54:00:00:00:0{s},dst=50:54:00:00:00:0{d}),eth_type(0x0800),"
+       "ipv4(src=10.0.0.{s},dst=10.0.0.{d},proto=17,tos=0,ttl=64,frag=no),udp(src={sp},dst=80)")
+
+
+class Both:
+    def __init__(self, ref: Reference, pyvs: Switchd) -> None:
+        self.ref = ref
+        self.pyvs = pyvs
+        with open(os.path.join(ref.rundir, "ovs-vswitchd.pid")) as f:
+            pid = f.read().strip()
+        self.ctl = {"ovs": os.path.join(ref.rundir, f"ovs-vswitchd.{pid}.ctl"),
+                    "pyvs": pyvs.ctl}
+        self.rundir = {"ovs": ref.rundir, "pyvs": pyvs.rundir}
+
+    def vsctl(self, *args: str) -> None:
+        self.ref.vsctl(*args)
+        self.pyvs.vsctl(*args)
+
+    def appctl(self, *args: str) -> dict[str, tuple[int, str, str]]:
+        out = {}
+        for name, ctl in self.ctl.items():
+            r = subprocess.run(["ovs-appctl", "-t", ctl, *args], capture_output=True, text=True, timeout=20,
+                               check=False)
+            out[name] = (r.returncode, r.stdout, r.stderr)
+        return out
+
+    def ofctl(self, *args: str) -> None:
+        for name in self.ctl:
+            target = f"unix:{self.rundir[name]}/br0.mgmt" if name == "pyvs" else "br0"
+            env = self.ref.env if name == "ovs" else None
+            r = subprocess.run(["ovs-ofctl", *[a.replace("BR0", target) for a in args]], capture_output=True,
+                               text=True, timeout=20, check=False, env=env)
+            assert r.returncode == 0, (name, r.stderr)
+
+    def same(self, *args: str, norm=lambda s: _outputs(s)) -> str:  # type: ignore[no-untyped-def]
+        got = self.appctl(*args)
+        o, p = got["ovs"], got["pyvs"]
+        assert p[0] == o[0], (args, o, p)
+        assert norm(p[1]) == norm(o[1]), (args, o[1], p[1])
+        assert _err(p[2]) == _err(o[2]), (args, o[2], p[2])
+        return o[1]
+
+
+def _err(text: str) -> str:
+    return re.sub(r"ovs-appctl: \S+: server returned", "ovs-appctl: CTL: server returned", text)
+
+
+def _outputs(text: str) -> str:
+    """Lists of plain outputs sorted: Open vSwitch floods in the order of a hash of its port objects' addresses,
+    which changes from run to run."""
+    def fix(m: re.Match[str]) -> str:
+        return m.group(1) + ",".join(sorted(m.group(2).split(",")))
+    return re.sub(r"((?:Datapath )?actions: ?)(\d+(?:,\d+)+)$", fix, text, flags=re.MULTILINE)
+
+
+def _flows(text: str) -> list[str]:
+    return sorted(_outputs(re.sub(r"used:[0-9.]+s", "used:X", line)) for line in text.splitlines())
+
+
+def _ages(text: str) -> list[str]:
+    """fdb/show with ages removed, as a set: refreshes from datapath statistics move an entry to the end of the
+    list only when it is a second old or more, so the order depends on how long revalidator/wait takes."""
+    return sorted(re.sub(r"(\s)\s*\d+$", r"\1N", text, flags=re.MULTILINE).splitlines())
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
+    ref = Reference(str(tmp_path_factory.mktemp("ref")))
+    pyvs = Switchd(str(tmp_path_factory.mktemp("pyvs")))
+    try:
+        pyvs.start("--enable-dummy=override")
+        yield Both(ref, pyvs)
+    finally:
+        if pyvs.proc is not None:
+            pyvs.kill()
+        ref.stop()
+
+
+def _setup(b: Both) -> None:
+    cmds = ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy", "fail-mode=standalone"]
+    for i in (1, 2, 3):
+        pcap = os.path.join("DIR", f"p{i}.pcap")
+        cmds += ["--", "add-port", "br0", f"p{i}", "--", "set", "interface", f"p{i}", "type=dummy",
+                 f"ofport_request={i}", f"options:tx_pcap={pcap}"]
+    for name in ("ovs", "pyvs"):
+        args = [c.replace("DIR", b.rundir[name]) for c in cmds]
+        (b.ref.vsctl if name == "ovs" else b.pyvs.vsctl)(*args)
+
+
+def _tx(b: Both, port: str) -> dict[str, list[bytes]]:
+    return {n: read_pcap(os.path.join(b.rundir[n], f"{port}.pcap")) for n in b.rundir}
+
+
+def test_normal_switching_and_commands(both: Both) -> None:
+    b = both
+    _setup(b)
+    try:
+        b.same("dpif/show")
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=1))
+        b.same("netdev-dummy/receive", "p2", PKT.format(s=2, d=1, sp=1).replace("in_port(1)", "in_port(2)"))
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=1))
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=2))
+        b.same("revalidator/wait")
+        b.same("dpctl/dump-flows", norm=_flows)
+        b.same("dpctl/show")
+        b.same("dpctl/show", "-s")
+        b.same("dpif/show")
+        b.same("fdb/show", "br0", norm=_ages)
+        for port in ("p1", "p2", "p3"):
+            tx = _tx(b, port)
+            assert tx["pyvs"] == tx["ovs"], port
+        b.same("ofproto/trace", "br0", "in_port=1,dl_src=50:54:00:00:00:01,dl_dst=50:54:00:00:00:02")
+        b.same("ofproto/trace", "br0", "in_port=p1,udp,dl_src=50:54:00:00:00:03,dl_dst=50:54:00:00:00:09")
+        b.same("ofproto/trace", PKT.format(s=1, d=2, sp=3))
+        b.same("fdb/flush", "br0")
+        b.same("fdb/show", "br0")
+        b.same("dpctl/del-flows")
+        b.same("dpctl/dump-flows")
+    finally:
+        b.vsctl("--if-exists", "del-br", "br0")
+
+
+def test_flow_changes_reach_the_datapath(both: Both) -> None:
+    b = both
+    _setup(b)
+    try:
+        b.ofctl("add-flow", "BR0", "priority=10,in_port=1,actions=output:2")
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=1))
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=1))
+        b.ofctl("add-flow", "BR0", "priority=10,in_port=1,actions=output:3")
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=1))
+        b.same("revalidator/wait")
+        b.same("dpctl/dump-flows", norm=_flows)
+        b.ofctl("del-flows", "BR0", "in_port=1")
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=1))
+        b.same("revalidator/wait")
+        b.same("dpctl/dump-flows", norm=_flows)
+        for port in ("p1", "p2", "p3"):
+            tx = _tx(b, port)
+            assert tx["pyvs"] == tx["ovs"], port
+    finally:
+        b.vsctl("--if-exists", "del-br", "br0")
+
+
+def test_errors(both: Both) -> None:
+    b = both
+    _setup(b)
+    try:
+        b.same("ofproto/trace", "br0", "in_port=p9")
+        b.same("ofproto/trace", "br0", "xyz=1")
+        b.same("ofproto/trace")
+        b.same("fdb/show", "nob")
+        b.same("fdb/show", "br0")
+    finally:
+        b.vsctl("--if-exists", "del-br", "br0")
+
+
+def test_patch_ports(both: Both) -> None:
+    b = both
+    b.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy",
+            "--", "add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=dummy",
+            "--", "add-port", "br0", "p1", "--", "set", "interface", "p1", "type=dummy", "ofport_request=1",
+            "--", "add-port", "br0", "x0", "--", "set", "interface", "x0", "type=patch", "options:peer=x1",
+            "ofport_request=2",
+            "--", "add-port", "br1", "x1", "--", "set", "interface", "x1", "type=patch", "options:peer=x0",
+            "ofport_request=1",
+            "--", "add-port", "br1", "q1", "--", "set", "interface", "q1", "type=dummy", "ofport_request=2",
+            "--", "add-port", "br0", "pc", "--", "set", "interface", "pc", "type=patch", "options:peer=nothere",
+            "ofport_request=3")
+    try:
+        for name in ("pa", "pb"):
+            opts = [] if name == "pa" else ["options:peer=pb"]
+            for sw in (b.ref, b.pyvs):
+                r = subprocess.run(["ovs-vsctl", f"--db=unix:{sw.rundir}/db.sock", "--timeout=10", "add-port",
+                                    "br0", name, "--", "set", "interface", name, "type=patch", *opts],
+                                   capture_output=True, text=True, timeout=20,
+                                   env=b.ref.env if sw is b.ref else None, check=False)
+                assert r.returncode == 0
+        for col in ("error", "ofport", "link_state"):
+            for name in ("x0", "x1", "pc", "pa", "pb"):
+                got = [subprocess.run(["ovs-vsctl", f"--db=unix:{sw.rundir}/db.sock", "get", "interface", name,
+                                       col], capture_output=True, text=True, timeout=20,
+                                      env=b.ref.env if sw is b.ref else None, check=False).stdout
+                       for sw in (b.ref, b.pyvs)]
+                assert got[0] == got[1], (name, col, got)
+        b.same("dpif/show")
+    finally:
+        b.vsctl("--if-exists", "del-br", "br0", "--", "--if-exists", "del-br", "br1")
