@@ -201,6 +201,8 @@ class Backer:
         self._xcache: dict[int, _XEntry] = {}
         self._pass_results: dict[int, XlateResult] = {}
         self.stats = UpcallStats()
+        #: Event counters for ``coverage/show``, named as Open vSwitch names them (the daemon shares its dict).
+        self.coverage: dict[str, int] = {}
         #: Receives the packet-ins: ``on_packet_in(bridge name, frame, PacketIn)``.
         self.on_packet_in: Callable[[str, bytes, PacketIn], None] | None = None
         # Controller actions: recirc id -> (bridge name, PacketIn).  Ids are reused for equal states.
@@ -323,6 +325,7 @@ class Backer:
 
     def execute(self, bridge: DpBridge, frame: bytes, actions: list[odp.Action], in_port: int) -> None:
         """Execute datapath ``actions`` on ``frame`` (a packet-out); ``in_port`` is the datapath input port."""
+        self.count("dpif_execute")
         self.dpif.execute(frame, actions, PacketMetadata(in_port=in_port))
 
     def _upcall(self, batch: list[tuple[bytes, int]]) -> list[tuple[int, int | None, list[odp.Action]] | None]:
@@ -336,6 +339,7 @@ class Backer:
                 answers.append(None)
                 continue
             br, ofport = where
+            self.count("xlate_actions")
             try:
                 res = br.translate(_with_in_port(key, ofport), side_effects=True, packet=frame)
             except Exception:
@@ -352,6 +356,7 @@ class Backer:
                 answers.append((key, None, res.actions))
                 continue
             m = mask | ALWAYS_EXACT
+            self.count("dpif_flow_put")
             self._xcache[flow_ufid(key, m)] = _XEntry(br, list(res.rules_hit), list(res.learned),
                                                       _has_learn(res.rules_hit))
             answers.append((key, mask, res.actions))
@@ -387,6 +392,7 @@ class Backer:
         if where is None:
             return None
         br, ofport = where
+        self.count("xlate_actions")
         try:
             res = br.translate(_with_in_port(key, ofport), side_effects=False)
         except Exception:
@@ -398,10 +404,24 @@ class Backer:
         self._pass_results[key] = res
         return res.actions, res.wc.mask
 
+    def count(self, name: str, n: int = 1) -> None:
+        self.coverage[name] = self.coverage.get(name, 0) + n
+
     def _changed(self) -> bool:
         sigs = {name: br.signature() for name, br in self.bridges.items()}
         if sigs == self._seen:
             return False
+        for name, sig in sigs.items():
+            old = self._seen.get(name)
+            if old is None:
+                self.count("rev_reconfigure")
+                continue
+            if sig[:2] != old[:2]:
+                self.count("rev_flow_table")
+            if sig[2] != old[2]:
+                self.count("rev_port_toggled")
+            if sig[3] != old[3]:
+                self.count("rev_mac_learning")
         self._seen = sigs
         return True
 
@@ -431,6 +451,7 @@ class Backer:
             self._push(d)
         for d in deltas:
             if d.outcome in (DELETE, EXPIRE):
+                self.count("dpif_flow_del")
                 self._xcache.pop(d.ufid, None)
                 if d.outcome == DELETE:
                     self.stats.flows_deleted += 1

@@ -66,6 +66,7 @@ class DatapathWiring:
         if b is None:
             b = self.backers[t] = Backer(t)
             b.on_packet_in = self._packet_in
+            b.coverage = self.switch.coverage
         return b
 
     def _added(self, br: Bridge) -> None:
