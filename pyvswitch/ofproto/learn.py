@@ -242,7 +242,9 @@ def learn_execute(action: Learn, key: int, wc: Wildcards, ofproto: OFProto, *, s
 def learned_cookies(actions: Iterable[Action]) -> set[tuple[int, int]]:
     """The (table, cookie) pairs of the ``learn ... delete_learned`` actions in ``actions`` (nested
     included)."""
-    return {(a.table_id, a.cookie) for a in walk(actions) if isinstance(a, Learn) and a.delete_learned}
+    # The tables hold whatever actions they are given (tests use strings): only action objects can learn.
+    return {(a.table_id, a.cookie) for a in walk(a for a in actions if isinstance(a, Action))
+            if isinstance(a, Learn) and a.delete_learned}
 
 
 def delete_learned_flow_mods(gone: Iterable[Sequence[Any]], tables: FlowTables) -> list[FlowMod]:

@@ -251,6 +251,7 @@ class FlowTables:
         self._deadlines: list[tuple[float, int, Rule]] = []
         self._seq = itertools.count()
         self._n_timed = 0
+        self._replaced_actions: list[Any] = []   # Action lists a modify replaced during ``apply``.
         self._undo: list[Callable[[], None]] | None = None
 
     # ---------------------------------------------------------------- tables
@@ -326,6 +327,7 @@ class FlowTables:
         now = self.clock.now() if now is None else now
         results: list[FlowModResult] = []
         self._undo = []
+        self._replaced_actions = []
         try:
             for i, fm in enumerate(flow_mods):
                 try:
@@ -334,6 +336,11 @@ class FlowTables:
                     e.index = i
                     e.flow_mod = fm
                     raise
+            # ``learn(delete_learned)``: the flows a learn action added go when the last rule with it goes.
+            gone = [rm.rule.actions for r in results for rm in r.removed]
+            gone += [old.actions for r in results for old, _ in r.replaced] + self._replaced_actions
+            if gone:
+                results.extend(self._apply_one(fm, now) for fm in self._learned_deletes(gone))
         except BaseException:
             undo, self._undo = self._undo, None
             for op in reversed(undo):
@@ -345,6 +352,21 @@ class FlowTables:
             self.version += 1
             res.version = self.version
         return res
+
+    def _learned_deletes(self, gone: list[Any]) -> list[FlowMod]:
+        from pyvswitch.ofproto.learn import delete_learned_flow_mods  # learn builds on this module
+
+        return delete_learned_flow_mods(gone, self)
+
+    def timeouts_changed(self, rule: Rule) -> None:
+        """``rule``'s timeouts were shortened in place (``fin_timeout``): schedule its new deadline."""
+        if not rule.installed:
+            return
+        t = self._tables[rule.table_id]
+        if rule.has_timeout and rule not in t.timed:
+            t.timed.add(rule)
+            self._n_timed += 1
+        self._push_deadline(rule)
 
     def apply_one(self, flow_mod: FlowMod, now: float | None = None) -> FlowModResult:
         """Apply one flow-mod (atomically, like ``apply([flow_mod])``)."""
@@ -494,6 +516,8 @@ class FlowTables:
             self._remove(self._tables[rule.table_id], rule)
             out.append(Removed(rule, reason))
         if out:
+            for fm in self._learned_deletes([r.rule.actions for r in out]):
+                out.extend(self._apply_one(fm, now).removed)
             self.version += 1
         return out
 
@@ -590,6 +614,8 @@ class FlowTables:
             set_actions(saved[0], saved[1])
             rule.cookie, rule.n_packets, rule.n_bytes, rule.modified = saved[2:]
 
+        if actions != rule.actions:
+            self._replaced_actions.append(rule.actions)
         set_actions(actions, conj)
         if fm.new_cookie is not None:
             rule.cookie = fm.new_cookie

@@ -20,8 +20,8 @@ learn-then-resubmit pipeline; they are replayed as a translation with side effec
 hits, which is what the refresh of a learned rule by later packets (and the counters surviving refresh and
 modify) comes down to.
 
-``del`` steps apply the delete and then the ``delete_learned`` deletes computed by
-``delete_learned_flow_mods``, as the flow tables are meant to (see the module documentation).
+``del`` steps apply the delete; the flow tables then apply the ``delete_learned`` deletes computed by
+``delete_learned_flow_mods`` in the same change.
 """
 
 from __future__ import annotations
@@ -199,9 +199,8 @@ def test_scenario_against_ovs(name: str) -> None:
         elif op == "dump":
             assert _our_dump(ofp, arg, now) == _parse_dump(st["output"]), where
         elif op == "del":
-            res = ofp.tables.apply([parse_flow_mod(arg, Command.DELETE).fm], now)
-            gone = [rm.rule.actions for r in res.results for rm in r.removed]
-            ofp.tables.apply(delete_learned_flow_mods(gone, ofp.tables), now)
+            # The tables apply ``delete_learned`` themselves, in the same atomic change.
+            ofp.tables.apply([parse_flow_mod(arg, Command.DELETE).fm], now)
 
 
 def test_scenarios_cover_the_features() -> None:
