@@ -47,7 +47,8 @@ it raises propagates to the caller of ``receive`` (the packets of the batch that
 --------------
 :meth:`Dpif.show`, :meth:`Dpif.dump_flows` and :meth:`Dpif.del_flows` are implemented here on top of the
 abstract methods, and print what ``ovs-appctl dpctl/show`` and ``dpctl/dump-flows`` print for Open vSwitch 3.1
-(checked against a real ovs-vswitchd with a dummy datapath: see ``tests/dpif/test_netdev_dpif.py``).
+(checked against a real ovs-vswitchd with a dummy datapath: see ``tests/dpif/test_netdev_dpif.py``, and
+``tests/dpif/test_dump_verbose.py`` for ``dump-flows -m`` with and without port names).
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ class DpifPort:
 @dataclass(frozen=True, slots=True)
 class DpifFlow:
     """A snapshot of one datapath flow.  ``key`` is masked; ``used`` and ``created`` are clock seconds
-    (``used == 0.0``: never used); ``tcp_flags`` are the TCP flags seen, OR-ed."""
+    (``used == 0.0``: never used); ``tcp_flags`` are the TCP flags seen, OR-ed.  ``orig_key``, when the
+    provider knows it, is the unmasked key of the packet that created the flow (``dpctl/dump-flows -m`` prints
+    it); None stands for ``key``."""
 
     ufid: int
     key: int
@@ -109,6 +112,7 @@ class DpifFlow:
     used: float = 0.0
     tcp_flags: int = 0
     created: float = 0.0
+    orig_key: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,21 +221,29 @@ class Dpif(abc.ABC):
         lines.extend(f"  port {p.port_no}: {p.name} ({p.type})" for p in self.port_list())
         return lines
 
-    def dump_flows(self, verbose: bool = False, names: bool = False) -> list[str]:
-        """The lines of ``ovs-appctl dpctl/dump-flows`` (``--names`` with ``names``).
+    def dump_flows(self, verbose: bool = False, names: bool | None = None) -> list[str]:
+        """The lines of ``ovs-appctl dpctl/dump-flows`` (``-m`` with ``verbose``).
 
         Like the userspace datapath, the flows are headed by ``flow-dump from the main thread:`` (nothing at
-        all when there is no flow).  ``verbose`` (``-m``) prefixes each line with ``ufid:UUID, ``; unlike
-        Open vSwitch it does not also print the wildcarded attributes as ``0/0``."""
+        all when there is no flow).  ``names`` prints ports by name (``--names``/``--no-names``); None, the
+        default, means names exactly when ``verbose``, as in ``dpctl``.  Both forms print the flow's
+        ``orig_key`` (the unmasked key of the packet that created it) under its mask, so a partly masked
+        field shows the packet's bits (``dst=10.1.2.3/255.0.0.0``), as Open vSwitch does; a provider that does
+        not know the original key prints the masked one.  ``verbose`` prints the userspace datapath's ``-m``
+        lines: ``ufid:UUID, ``, every attribute of the packet that created the flow with the wildcarded ones
+        as ``value/0``, ``dp:ovs`` and ``dp-extra-info:miniflow_bits(U0,U1)`` (see
+        :mod:`pyvswitch.dpif.odp`)."""
+        if names is None:
+            names = verbose
         port_names: Mapping[int, str] | None = (
             {p.port_no: p.name for p in self.port_list()} if names else None)
         now = self.now()
         lines: list[str] = []
         for f in self.flow_dump():
             used = max(0.0, now - f.used) if f.used else None
-            line = format_dp_flow_line(f.key, f.mask, f.packets, f.bytes, used, f.tcp_flags, f.actions,
-                                       port_names)
-            lines.append(f"ufid:{format_ufid(f.ufid)}, {line}" if verbose else line)
+            key = f.key if f.orig_key is None else f.orig_key
+            lines.append(format_dp_flow_line(key, f.mask, f.packets, f.bytes, used, f.tcp_flags, f.actions,
+                                             port_names, verbose=verbose, ufid=format_ufid(f.ufid)))
         if lines:
             lines.insert(0, "flow-dump from the main thread:")
         return lines

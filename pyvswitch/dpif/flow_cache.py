@@ -154,17 +154,21 @@ class Megaflow:
 
     ``key`` is already masked (``key & mask == key``); ``actions`` is opaque to the cache.  The statistics
     (``packets``, ``bytes``, ``used``, ``tcp_flags`` OR-ed over all packets) are updated by
-    ``MegaflowCache.record``; ``created`` is the ``now`` given at insertion.  ``dead`` becomes true when the
-    flow is removed: an exact-match cache entry that still points at it is then a miss, which is how removal
-    reaches the EMC without searching it.  The object is hashable by identity.
+    ``MegaflowCache.record``; ``created`` is the ``now`` given at insertion.  ``orig_key`` is the full,
+    unmasked key of the packet (or request) that created the flow, which ``dpctl/dump-flows`` prints under the
+    mask (it defaults to ``key``).  ``dead`` becomes true when the flow is removed: an exact-match cache entry
+    that still points at it is then a miss, which is how removal reaches the EMC without searching it.  The
+    object is hashable by identity.
     """
 
-    __slots__ = ("actions", "bytes", "created", "dead", "key", "mask", "packets", "subtable", "tcp_flags",
-                 "ufid", "used")
+    __slots__ = ("actions", "bytes", "created", "dead", "key", "mask", "orig_key", "packets", "subtable",
+                 "tcp_flags", "ufid", "used")
 
-    def __init__(self, key: int, mask: int, actions: Any, ufid: int, created: float = 0.0) -> None:
+    def __init__(self, key: int, mask: int, actions: Any, ufid: int, created: float = 0.0,
+                 orig_key: int | None = None) -> None:
         self.key = key
         self.mask = mask
+        self.orig_key = key if orig_key is None else orig_key
         self.actions = actions
         self.ufid = ufid
         self.created = created
@@ -306,8 +310,9 @@ class MegaflowCache:
 
         An identical (masked key, mask) already installed is returned instead of a new flow (its actions are
         left alone).  ``ufid`` defaults to ``flow_ufid(key, mask)``; a UFID already used by a different flow
-        raises ``ValueError``.
+        raises ``ValueError``.  The unmasked ``key`` is kept as the flow's ``orig_key``.
         """
+        orig_key = key
         key &= mask
         st = self._subtables.get(mask)
         if st is not None:
@@ -320,7 +325,7 @@ class MegaflowCache:
             ufid = flow_ufid(key, mask)
         if ufid in self._by_ufid:
             raise ValueError(f"ufid {format_ufid(ufid)} is already used by another megaflow")
-        flow = Megaflow(key, mask, actions, ufid, now)
+        flow = Megaflow(key, mask, actions, ufid, now, orig_key)
         if st is None:
             self._flush()
             st = self._subtables[mask] = Subtable(mask)
@@ -638,7 +643,8 @@ class FlowCaches:
 
     def install(self, key: int, mask: int, actions: Any, ufid: int | None = None,
                 now: float = 0.0) -> Megaflow | None:
-        """Install the megaflow an upcall produced; ``None`` (counted as lost) at the flow limit.
+        """Install the megaflow an upcall produced; ``None`` (counted as lost) at the flow limit.  ``key`` is
+        the packet's full key: the flow keeps it as ``orig_key`` for ``dpctl/dump-flows``.
 
         Flows that do not come from an upcall (``dpctl/add-flow``) go through ``megaflows.insert`` so that
         they do not count in the upcall statistics.

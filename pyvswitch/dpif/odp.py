@@ -18,15 +18,21 @@ with everything behind the tag inside ``encap``), ``eth_type``, the L3 header (`
 rules of the userspace datapath's printer, which ``dpctl/dump-flows`` uses without ``-m``:
 
 * an attribute whose mask is all zero is left out, and inside an attribute so is every field whose mask is
-  zero; ``recirc_id`` and ``in_port`` are always printed because the userspace datapath always matches them
+  zero (``nd`` counts as wildcarded unless the ICMPv6 type and code are matched exactly: the datapath does
+  not export its mask otherwise); ``recirc_id`` and ``in_port`` are always printed because the userspace
+  datapath always matches them
   exactly;
 * a field with an exact mask prints its value only, any other mask as ``value/mask``: Ethernet and IP masks in
   their address syntax, numbers as C's ``%#x`` (``tos=0/0xfc``, ``dst=1000/0xff00``).  The value is printed as
-  stored, bits outside the mask included, as OVS does; ``format_flow(key & mask, mask)`` prints a megaflow;
+  stored, bits outside the mask included, as OVS does: the userspace datapath's dump prints the key of the
+  packet that created the flow under the flow's mask (``dst=10.1.2.3/255.0.0.0``); ``format_flow(key & mask,
+  mask)`` prints the masked form;
 * numbers are decimal except ``skb_priority``, ``skb_mark``, ``ct_zone``, ``ct_mark``, ``ct_label``,
   ``recirc_id``, ``dp_hash``, ``tun_id``, the tunnel ``tos``, the IPv4 ``tos``, the IPv6 ``label`` and
   ``tclass``, which use ``%#x`` (so zero is ``0``); ``eth_type`` is ``0x%04x``;
-* ``mpls`` prints all four fields, with their masks unless the whole label stack entry is exact;
+* ``mpls`` prints all four fields of each label stack entry the packet has (up to the bottom of the stack),
+  with their masks unless every entry is exact;
+* an 802.2 frame (Ethernet type below 0x600 in the key) prints ``eth_type(0/0xffff)``;
 * ``frag`` is ``no``, ``first`` or ``later``; ``ct_state`` and the tunnel ``flags`` are printed as ``+name``
   or ``-name`` for each bit of the mask; ``tcp_flags`` as names joined by ``|`` when its mask is exact, else
   the ``+``/``-`` form.
@@ -46,7 +52,16 @@ type as id), wildcarded. When ``packet_type`` is matched (as in every megaflow i
 
 ICMP type and code are the low 8 bits of ``tp_src`` and ``tp_dst``, as in the flow key.  Not supported,
 because the key has no room for them or no test has needed them: Geneve/GBP/ERSPAN/GTP-U tunnel options, NSH,
-more than one MPLS label stack entry, and the ``-m`` (verbose) form with its ``ufid:`` and ``0/0`` attributes.
+more than three MPLS label stack entries, and parsing more than one.
+
+The verbose form
+----------------
+``format_flow_verbose(orig_key, mask)`` prints what ``dpctl/dump-flows -m`` prints for a flow of the userspace
+datapath, which keeps the full key of the packet that created each flow: every attribute of that packet, with
+wildcarded fields as ``value/0`` (see its docstring for which attributes a packet has).  ``miniflow_bits``
+counts the 64-bit words of Open vSwitch's ``struct flow`` that a mask touches, for the ``dp-extra-info`` item;
+``format_dp_flow_line(..., verbose=True)`` puts the whole ``-m`` line together.  Checked against Open vSwitch
+3.1 with ``tests/data/dpif/dump_verbose_capture.py``.
 
 Actions
 -------
@@ -77,8 +92,8 @@ __all__ = [
     "Action", "CheckPktLen", "Clone", "Ct", "CtClear", "Drop", "Hash", "Meter", "OdpParseError", "Output",
     "PopMpls", "PopVlan", "PushMpls", "PushVlan", "Recirc", "Sample", "SetField", "TnlPop", "TnlPush",
     "Trunc",
-    "Userspace", "format_actions", "format_dp_flow_line", "format_flow", "format_tcp_flags_short",
-    "parse_actions", "parse_flow",
+    "Userspace", "format_actions", "format_dp_flow_line", "format_flow", "format_flow_verbose",
+    "format_tcp_flags_short", "miniflow_bits", "parse_actions", "parse_flow",
 ]
 
 
@@ -204,6 +219,8 @@ def _fmt_value(spec: _Spec, v: int) -> str:
 def _fmt_field(spec: _Spec, v: int, m: int | None) -> str:
     """``value`` or ``value/mask`` of one field, as the flow printer writes it (``m`` None: exact)."""
     k = spec.kind
+    if m == 0 and k in (TUN_FLAGS, CT_STATE, TCP_FLAGS):
+        return "0/0"
     if k == TUN_FLAGS:
         if m is None:
             return _fmt_flags(v, _TUN_FLAG_BITS)
@@ -226,7 +243,7 @@ def _fmt_field(spec: _Spec, v: int, m: int | None) -> str:
 def _fmt_attr(name: str, key: int, mask: int) -> str | None:
     """``name(fields)`` for the fields of ``name`` whose mask is non-zero; None when all are zero."""
     if name == "mpls":
-        return _fmt_mpls(F.storage_get(key, "mpls_lse"), F.storage_get(mask, "mpls_lse"))
+        return _fmt_mpls(key, mask)
     parts = []
     tunnel = name == "tunnel"
     for spec in ATTRS[name]:
@@ -253,27 +270,61 @@ def _fmt_attr(name: str, key: int, mask: int) -> str | None:
     return f"{name}({','.join(parts)})"
 
 
-def _fmt_mpls(lse: int, lse_mask: int) -> str | None:
-    """The ``mpls`` attribute: plain values when the label stack entry is matched exactly, otherwise every
-    field with its mask (in OVS's spellings: ``label=100/0x0,tc=3/0,ttl=64/0x0,bos=1/1``)."""
-    if not lse_mask:
+_MPLS_SLOTS = ("mpls_lse", "_mpls_lse1", "_mpls_lse2")
+
+
+def _mpls_depth(key: int) -> int:
+    """How many label stack entries the packet has: up to the one with the bottom-of-stack bit, else the
+    non-zero ones (at most three, as the flow key holds)."""
+    n = 0
+    for i, slot in enumerate(_MPLS_SLOTS):
+        lse = F.storage_get(key, slot)
+        if lse & 0x100:
+            return i + 1
+        if lse:
+            n += 1
+    return n
+
+
+def _fmt_mpls(key: int, mask: int, verbose: bool = False) -> str | None:
+    """The ``mpls`` attribute, one group of four fields per label stack entry of the packet: plain values
+    when every entry is matched exactly, otherwise every field with its mask (in OVS's spellings:
+    ``label=100/0x0,tc=3/0,ttl=64/0x0,bos=1/1``).  None when the masks are all zero, unless ``verbose``."""
+    slots = _MPLS_SLOTS[:max(1, _mpls_depth(key))]
+    lses = [F.storage_get(key, slot) for slot in slots]
+    masks = [F.storage_get(mask, slot) for slot in slots]
+    if not any(masks) and not verbose:
         return None
-    label, tc, ttl, bos = lse >> 12, (lse >> 9) & 7, lse & 0xFF, (lse >> 8) & 1
-    if lse_mask == 0xFFFFFFFF:
-        return f"mpls(label={label},tc={tc},ttl={ttl},bos={bos})"
-    lm, tm, ttm, bm = lse_mask >> 12, (lse_mask >> 9) & 7, lse_mask & 0xFF, (lse_mask >> 8) & 1
-    return f"mpls(label={label}/0x{lm:x},tc={tc}/{tm:x},ttl={ttl}/0x{ttm:x},bos={bos}/{bm:x})"
+    exact = all(m == 0xFFFFFFFF for m in masks)
+    parts = []
+    for lse, lse_mask in zip(lses, masks):
+        label, tc, ttl, bos = lse >> 12, (lse >> 9) & 7, lse & 0xFF, (lse >> 8) & 1
+        if exact:
+            parts.append(f"label={label},tc={tc},ttl={ttl},bos={bos}")
+            continue
+        lm, tm, ttm, bm = lse_mask >> 12, (lse_mask >> 9) & 7, lse_mask & 0xFF, (lse_mask >> 8) & 1
+        parts.append(f"label={label}/0x{lm:x},tc={tc}/{tm:x},ttl={ttl}/0x{ttm:x},bos={bos}/{bm:x}")
+    return f"mpls({','.join(parts)})"
 
 
-def _fmt_vlan(tci: int, tci_mask: int) -> str:
-    """``vlan(...)``: ``vid`` and ``pcp`` each when its value or its mask is non-zero, with ``/0x%x`` unless
-    the mask is exact; ``cfi=0`` when the CFI ("tag present") bit is matched as zero."""
+def _fmt_eth_type(dl_type: int, type_mask: int) -> str:
+    """``eth_type(0x0800)``, with ``/0x%04x`` unless exact.  A frame without an Ethernet type (802.2, whose
+    key holds a length below 0x600) has no type in the datapath key, only in the mask:
+    ``eth_type(0/0xffff)``."""
+    if dl_type < 0x600:
+        return f"eth_type(0/0x{type_mask:04x})"
+    return f"eth_type(0x{dl_type:04x}" + ("" if type_mask == 0xFFFF else f"/0x{type_mask:04x}") + ")"
+
+
+def _fmt_vlan(tci: int, tci_mask: int, verbose: bool = False) -> str:
+    """``vlan(...)``: ``vid`` and ``pcp`` each when its value or its mask is non-zero (always if ``verbose``),
+    with ``/0x%x`` unless the mask is exact; ``cfi=0`` when the CFI ("tag present") bit is matched as zero."""
     parts = []
     vid, pcp = tci & 0xFFF, tci >> 13
     vm, pm, cm = tci_mask & 0xFFF, tci_mask >> 13, tci_mask & 0x1000
-    if vid or vm:
+    if vid or vm or verbose:
         parts.append(f"vid={vid}" + ("" if vm == 0xFFF else f"/0x{vm:x}"))
-    if pcp or pm:
+    if pcp or pm or verbose:
         parts.append(f"pcp={pcp}" + ("" if pm == 7 else f"/0x{pm:x}"))
     if cm and not tci & 0x1000:
         parts.append("cfi=0")
@@ -325,9 +376,7 @@ def format_flow(key: int, mask: int, in_port_name: str | None = None) -> str:
         closing += 1
     a = _fmt_attr("eth_type", key, mask)
     if a:
-        type_mask = F.storage_get(mask, "dl_type")
-        out.append(f"eth_type(0x{dl_type:04x}" + ("" if type_mask == 0xFFFF else
-                                                            f"/0x{type_mask:04x}") + ")")
+        out.append(_fmt_eth_type(dl_type, F.storage_get(mask, "dl_type")))
     l3 = _L3.get(dl_type) if F.storage_get(mask, "dl_type") == 0xFFFF else None
     if l3:
         a = _fmt_attr(l3, key, mask)
@@ -341,7 +390,8 @@ def format_flow(key: int, mask: int, in_port_name: str | None = None) -> str:
         elif proto == 58 and l3 == "ipv6":
             l4 = "icmpv6"
         if l4 and F.storage_get(mask, "nw_proto") == 0xFF:
-            for l4_name in (l4, "tcp_flags" if l4 == "tcp" else None, "nd" if l4 == "icmpv6" else None):
+            for l4_name in (l4, "tcp_flags" if l4 == "tcp" else None,
+                            "nd" if l4 == "icmpv6" and _nd_mask_exported(mask) else None):
                 if l4_name:
                     a = _fmt_attr(l4_name, key, mask)
                     if a:
@@ -349,6 +399,192 @@ def format_flow(key: int, mask: int, in_port_name: str | None = None) -> str:
     text = ",".join(out)
     # The VLAN encapsulations were written as "encap(" items: join them without the comma and close them.
     return text.replace("encap(,", "encap(") + ")" * closing
+
+
+def _nd_mask_exported(mask: int) -> bool:
+    """Whether the datapath exports the mask of the ``nd`` attribute: only when the ICMPv6 type and code are
+    both matched exactly (8 bits each), as Open vSwitch's mask export requires; otherwise a megaflow that does
+    match ``nd_target`` shows ``nd`` as wildcarded."""
+    return F.storage_get(mask, "tp_src") & 0xFF == 0xFF and F.storage_get(mask, "tp_dst") & 0xFF == 0xFF
+
+
+def _fmt_attr_verbose(name: str, key: int, mask: int) -> str:
+    """``name(fields)`` as ``dpctl/dump-flows -m`` prints it: every field, wildcarded ones as ``value/0``."""
+    if name == "mpls":
+        return _fmt_mpls(key, mask, True) or ""
+    parts = []
+    tunnel = name == "tunnel"
+    for spec in ATTRS[name]:
+        m = spec.get(mask)
+        v = spec.get(key) & (3 if spec.kind == FRAG else spec.full)
+        if tunnel:
+            if spec.name == "tun_id":
+                if F.storage_get(key, "tun_flags") & _TUN_F_KEY:
+                    parts.append(f"tun_id=0x{v:x}" + ("" if m == spec.full else f"/{m:#x}"))
+                continue
+            # As without -m, a tunnel field is there only when the packet's tunnel had it (``ttl`` also
+            # when matched), but the flags group always is (``flags(0/0)`` when wildcarded).
+            if not v and spec.kind != TUN_FLAGS and (spec.name != "ttl" or not m):
+                continue
+        if spec.kind == CT_STATE:
+            # The verbose printer writes the connection state as a number, always with its mask (the
+            # datapath's state attribute is 32 bits wide, the state only 8).
+            text = (f"{v:#x}" if v else "0") + (f"/{m:#x}" if m else "/0")
+        elif spec.kind == FRAG:
+            if not m:
+                continue            # a wildcarded fragment type is left out even here
+            text = _fmt_value(spec, v)
+        else:
+            text = _fmt_field(spec, v, m)
+        if spec.kind == TUN_FLAGS:
+            text = f"flags({text})"
+        elif spec.name != "value":
+            text = f"{spec.name}={text}"
+        parts.append(text)
+    return f"{name}({','.join(parts)})"
+
+
+def _fmt_packet_type(pt: int, pt_mask: int) -> str:
+    ns_m, id_m = pt_mask >> 16, pt_mask & 0xFFFF
+    ns = f"{pt >> 16}" + ("" if ns_m == 0xFFFF else f"/{ns_m:#x}" if ns_m else "/0")
+    ident = (f"{pt & 0xFFFF:#x}" if pt & 0xFFFF else "0") + ("" if id_m == 0xFFFF else
+                                                             f"/{id_m:#x}" if id_m else "/0")
+    return f"packet_type(ns={ns},id={ident})"
+
+
+_VLAN_TPIDS = (0x8100, 0x88A8)
+
+
+def format_flow_verbose(key: int, mask: int, in_port_name: str | None = None) -> str:
+    """The datapath flow as ``ovs-appctl dpctl/dump-flows -m`` prints its match.
+
+    ``key`` is the full, unmasked key of the packet that created the flow (the userspace datapath keeps it);
+    ``mask`` the megaflow's mask.  Unlike :func:`format_flow`, every attribute the packet has is printed,
+    wildcarded fields as ``value/0`` (addresses with an all-zero address as mask).  Which attributes appear
+    follows the packet: ``skb_priority``, ``skb_mark``, the four ``ct_*`` attributes, ``recirc_id``,
+    ``dp_hash``, ``in_port`` and ``packet_type`` always; ``tunnel`` for a tunnelled packet; ``ct_tuple4`` or
+    ``ct_tuple6`` when a connection tracker filled the original tuple; ``eth`` for an Ethernet packet, then
+    each VLAN tag as ``eth_type(TPID),vlan(...),encap(...)``, ``eth_type``, the L3 attribute of the Ethernet
+    type (``ipv4``, ``ipv6``, ``arp``, ``mpls``) and, for IP that is not a later fragment, the L4 attribute of
+    the protocol: ``tcp`` (with ``tcp_flags`` when the packet had flags or they are matched), ``udp``,
+    ``sctp``, ``icmp``, ``icmpv6`` (with ``nd`` for a neighbour solicitation or advertisement).  As in
+    :func:`format_flow`, the mask of ``nd`` is shown only when the ICMPv6 type and code are matched exactly.
+    ``ct_state`` is printed as a number with its mask (``ct_state(0x21/0x21)``); ``tunnel`` keeps the rules
+    of :func:`format_flow` except that its ``flags(...)`` group is always there; a wildcarded ``frag`` is
+    left out; a layer-3 packet (``packet_type`` namespace 1) has no ``eth`` and no VLAN."""
+    out: list[str] = [_fmt_attr_verbose("skb_priority", key, mask)]
+    if any(F.storage_get(key, slot) for slot in ("tun_dst", "tun_ipv6_dst", "tun_src", "tun_ipv6_src")):
+        out.append(_fmt_attr_verbose("tunnel", key, mask))
+    for name in ("skb_mark", "ct_state", "ct_zone", "ct_mark", "ct_label"):
+        out.append(_fmt_attr_verbose(name, key, mask))
+    dl_type = F.storage_get(key, "dl_type")
+    if F.storage_get(key, "ct_nw_proto") and dl_type in (0x0800, 0x86DD):
+        out.append(_fmt_attr_verbose("ct_tuple4" if dl_type == 0x0800 else "ct_tuple6", key, mask))
+    recirc_mask = _SPEC_RECIRC.get(mask)
+    out.append(f"recirc_id({_fmt_field(_SPEC_RECIRC, _SPEC_RECIRC.get(key), recirc_mask)})")
+    out.append(_fmt_attr_verbose("dp_hash", key, mask))
+    in_port_mask = _SPEC_IN_PORT.get(mask)
+    out.append(f"in_port({in_port_name})" if in_port_name is not None and in_port_mask == _SPEC_IN_PORT.full
+               else f"in_port({_fmt_field(_SPEC_IN_PORT, _SPEC_IN_PORT.get(key), in_port_mask)})")
+    pt = F.storage_get(key, "packet_type")
+    out.append(_fmt_packet_type(pt, F.storage_get(mask, "packet_type")))
+    closing = 0
+    if pt == 0:
+        out.append(_fmt_attr_verbose("eth", key, mask))
+        for tci_slot, tpid_slot in (("vlan_tci", "_vlan_tpid"), ("_vlan2_tci", "_vlan2_tpid")):
+            tci = F.storage_get(key, tci_slot)
+            if not tci & 0x1000:
+                break
+            tpid = F.storage_get(key, tpid_slot) or 0x8100
+            out.append(f"eth_type(0x{tpid:04x})")
+            out.append(_fmt_vlan(tci, F.storage_get(mask, tci_slot), True))
+            out.append("encap(")
+            closing += 1
+    type_mask = F.storage_get(mask, "dl_type")
+    if dl_type < 0x600:
+        if type_mask:
+            out.append(_fmt_eth_type(dl_type, type_mask))
+    else:
+        out.append(_fmt_eth_type(dl_type, type_mask))
+        l3 = None if dl_type in _VLAN_TPIDS else _L3.get(dl_type)
+        if l3:
+            out.append(_fmt_attr_verbose(l3, key, mask))
+        if l3 in ("ipv4", "ipv6") and not F.storage_get(key, "nw_frag") & 2:
+            proto = F.storage_get(key, "nw_proto")
+            l4 = _L4_BY_PROTO.get(proto)
+            if proto == 1 and l3 == "ipv4":
+                l4 = "icmp"
+            elif proto == 58 and l3 == "ipv6":
+                l4 = "icmpv6"
+            if l4:
+                out.append(_fmt_attr_verbose(l4, key, mask))
+            if l4 == "tcp" and (F.storage_get(key, "tcp_flags") or F.storage_get(mask, "tcp_flags")):
+                out.append(_fmt_attr_verbose("tcp_flags", key, mask))
+            if (l4 == "icmpv6" and F.storage_get(key, "tp_src") in (135, 136)
+                    and not F.storage_get(key, "tp_dst")):
+                nd_mask = mask if _nd_mask_exported(mask) else 0
+                out.append(_fmt_attr_verbose("nd", key, nd_mask))
+    text = ",".join(out)
+    return text.replace("encap(,", "encap(") + ")" * closing
+
+
+# Where each slot of the flow key lies in Open vSwitch 3.1's ``struct flow`` (include/openvswitch/flow.h,
+# 64-bit x86): byte offset and size.  The structure is 84 64-bit words: the tunnel (words 0-42, its options
+# from word 11), metadata (43), the 16 registers (44-51), skb_priority/pkt_mark (52), dp_hash/in_port (53),
+# recirc_id/ct_state/ct_nw_proto/ct_zone (54), ct_mark/packet_type (55), ct_label (56-57, low half first),
+# conj_id/actset_output (58), dl_dst/dl_src/dl_type (59-60), the two VLAN headers (61), the MPLS label stack
+# (62-63), then from word 64 (the second miniflow map) nw_src/nw_dst (64), the conntrack IPv4 tuple (65), the
+# four IPv6 addresses (66-73), ipv6_label/nw_frag/nw_tos/nw_ttl/nw_proto (74), nd_target (75-76),
+# arp_sha/arp_tha/tcp_flags (77-78), NSH (79-81), the L4 ports and their conntrack twins (82) and the IGMP
+# group (83).
+_OVS_FLOW_LAYOUT: dict[str, tuple[int, int]] = {
+    "tun_dst": (0, 4), "tun_ipv6_dst": (4, 16), "tun_src": (20, 4), "tun_ipv6_src": (24, 16),
+    "tun_id": (40, 8), "tun_flags": (48, 2), "_tun_tos": (50, 1), "_tun_ttl": (51, 1),
+    "_tun_tp_src": (52, 2), "_tun_tp_dst": (54, 2), "tun_gbp_id": (56, 2), "tun_gbp_flags": (58, 1),
+    "_tun_metadata_present": (72, 8), "tun_metadata": (88, 256),
+    "metadata": (344, 8), "regs": (352, 64), "skb_priority": (416, 4), "pkt_mark": (420, 4),
+    "dp_hash": (424, 4), "in_port": (428, 4), "recirc_id": (432, 4), "ct_state": (436, 1),
+    "ct_nw_proto": (437, 1), "ct_zone": (438, 2), "ct_mark": (440, 4), "packet_type": (444, 4),
+    "ct_label": (448, 16), "conj_id": (464, 4), "actset_output": (468, 4),
+    "dl_dst": (472, 6), "dl_src": (478, 6), "dl_type": (484, 2), "_vlan_tpid": (488, 2), "vlan_tci": (490, 2),
+    "_vlan2_tpid": (492, 2), "_vlan2_tci": (494, 2), "mpls_lse": (496, 4), "_mpls_lse1": (500, 4),
+    "_mpls_lse2": (504, 4),
+    "nw_src": (512, 4), "nw_dst": (516, 4), "ct_nw_src": (520, 4), "ct_nw_dst": (524, 4),
+    "ipv6_src": (528, 16), "ipv6_dst": (544, 16), "ct_ipv6_src": (560, 16), "ct_ipv6_dst": (576, 16),
+    "ipv6_label": (592, 4), "nw_frag": (596, 1), "nw_tos": (597, 1), "nw_ttl": (598, 1), "nw_proto": (599, 1),
+    "nd_target": (600, 16), "arp_sha": (616, 6), "arp_tha": (622, 6), "tcp_flags": (628, 2),
+    "tp_src": (656, 2), "tp_dst": (658, 2), "ct_tp_src": (660, 2), "ct_tp_dst": (662, 2),
+}
+
+
+def miniflow_bits(mask: int) -> tuple[int, int]:
+    """The ``miniflow_bits(U0,U1)`` of ``dpctl/dump-flows -m``: how many 64-bit words of Open vSwitch's
+    ``struct flow`` the megaflow mask ``mask`` touches, in the first 64 words and in the rest.
+
+    Fields wider than a word are split at the word boundaries byte by byte (network byte order, except
+    ``ct_label`` whose low 64 bits come first).  The tunnel options are counted as their first word only:
+    their layout is not modelled.
+
+    Two rules of the userspace datapath change the mask it stores from the one it was given: ``in_port`` is
+    left out (each port has its own classifier, so the word of ``dp_hash`` and ``in_port`` counts only when
+    ``dp_hash`` is matched), and a mask that does not match the first VLAN header matches all of it (a flow
+    without VLAN matches "no VLAN tag"), so the VLAN word always counts."""
+    words: set[int] = {_OVS_FLOW_LAYOUT["vlan_tci"][0] // 8}
+    for slot, (ofs, size) in _OVS_FLOW_LAYOUT.items():
+        if slot == "in_port":
+            continue
+        m = F.storage_get(mask, slot)
+        if not m:
+            continue
+        first, last = ofs // 8, (ofs + size - 1) // 8
+        if first == last or slot == "tun_metadata":
+            words.add(first)
+            continue
+        for i in range(size):
+            shift = 8 * i if slot == "ct_label" else 8 * (size - 1 - i)
+            if (m >> shift) & 0xFF:
+                words.add((ofs + i) // 8)
+    return sum(1 for w in words if w < 64), sum(1 for w in words if w >= 64)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -411,7 +647,7 @@ def _parse_ipv6(text: str) -> int:
 
 
 def _parse_flag_names(text: str, names: list[tuple[str, int]]) -> tuple[int, int | None]:
-    """``+a-b`` -> (value, mask); ``a|b`` -> (value, None); a number -> (value, None)."""
+    """``+a-b`` -> (value, mask); ``a|b`` -> (value, None); a number -> (value, None); ``N/M`` -> (N, M)."""
     by_name = dict(names)
     if text and text[0] in "+-":
         value = mask = 0
@@ -432,7 +668,9 @@ def _parse_flag_names(text: str, names: list[tuple[str, int]]) -> tuple[int, int
             i = j
         return value, mask
     if not text or text[0].isdigit():
-        return (_int(text) if text else 0), None
+        # A number, possibly with a numeric mask (the verbose dump prints ``ct_state(0x21/0x21)``).
+        vtext, slash, mtext = text.partition("/")
+        return (_int(vtext) if vtext else 0), (_int(mtext) if slash else None)
     value = 0
     for n in text.split("|"):
         bit = by_name.get(n)
@@ -1031,17 +1269,32 @@ def format_tcp_flags_short(flags: int) -> str:
 
 def format_dp_flow_line(key: int, mask: int, packets: int, nbytes: int, used_seconds_ago: float | None,
                         tcp_flags: int, actions: list[Action] | tuple[Action, ...],
-                        port_names: Mapping[int, str] | None = None) -> str:
+                        port_names: Mapping[int, str] | None = None, *, verbose: bool = False,
+                        ufid: str | None = None) -> str:
     """One line of ``ovs-appctl dpctl/dump-flows``: match, statistics, then actions.
 
     ``used_seconds_ago`` is None for a flow that never matched a packet (``used:never``); ``flags:`` is
     printed only when some TCP flag was seen.  With ``port_names`` (datapath port number -> name) the input
-    port and the outputs are printed by name, as ``dpctl/dump-flows --names`` does."""
+    port and the outputs are printed by name, as ``dpctl/dump-flows --names`` does.
+
+    ``verbose`` gives the ``-m`` line of the userspace datapath: ``ufid:UUID, `` first (``ufid`` is the UUID
+    text), the match by :func:`format_flow_verbose` (``key`` must then be the unmasked key of the packet that
+    created the flow), ``dp:ovs`` after the statistics and ``dp-extra-info:miniflow_bits(U0,U1)`` after the
+    actions (:func:`miniflow_bits`)."""
     used = "never" if used_seconds_ago is None else f"{used_seconds_ago:.3f}s"
     in_port = F.storage_get(key, "in_port")
     in_port_name = port_names.get(in_port) if port_names else None
-    line = f"{format_flow(key, mask, in_port_name)}, packets:{packets}, bytes:{nbytes}, used:{used}, "
+    match = format_flow_verbose(key, mask, in_port_name) if verbose else format_flow(key, mask, in_port_name)
+    line = f"{match}, packets:{packets}, bytes:{nbytes}, used:{used}, "
+    if verbose and ufid is not None:
+        line = f"ufid:{ufid}, {line}"
     if tcp_flags:
         line += f"flags:{format_tcp_flags_short(tcp_flags)}, "
-    return line + "actions:" + format_actions(actions, port_names)
+    if verbose:
+        line += "dp:ovs, "
+    line += "actions:" + format_actions(actions, port_names)
+    if verbose:
+        u0, u1 = miniflow_bits(mask)
+        line += f", dp-extra-info:miniflow_bits({u0},{u1})"
+    return line
 

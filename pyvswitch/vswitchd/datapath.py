@@ -187,6 +187,8 @@ class DatapathCommands:
         r("dpctl/dump-flows", "[-m] [--names | --no-names] [dp]", 0, 4, self.dpctl_dump_flows)
         r("dpctl/del-flows", "[dp]", 0, 1, self.dpctl_del_flows)
         r("upcall/show", "", 0, 0, self.upcall_show)
+        r("dpif-netdev/pmd-stats-show", "[-pmd core] [dp]", 0, 3, self.pmd_stats_show)
+        r("dpif-netdev/pmd-stats-clear", "[-pmd core] [dp]", 0, 3, self.pmd_stats_clear)
         r("revalidator/wait", "", 0, 0, self.revalidator_wait)
         r("revalidator/purge", "", 0, 0, self.revalidator_purge)
         r("fdb/show", "bridge", 1, 1, self.fdb_show)
@@ -277,7 +279,7 @@ class DatapathCommands:
 
     def dpctl_dump_flows(self, args: list[str]) -> str:
         verbose = "-m" in args or "--more" in args
-        names = "--names" in args
+        names: bool | None = True if "--names" in args else False if "--no-names" in args else None
         rest = [a for a in args if not a.startswith("-")]
         out: list[str] = []
         with self.switch.lock:
@@ -328,6 +330,18 @@ class DatapathCommands:
                         "",
                         f"  1: (keys {n})"]
         return "".join(line + "\n" for line in out)
+
+    def pmd_stats_show(self, args: list[str]) -> str:
+        with self.switch.lock:
+            return "".join(line + "\n" for b in self._backers([a for a in args[-1:] if not a.startswith("-")
+                                                                 and not a.isdigit()])
+                           for line in b.dpif.pmd_stats_show())
+
+    def pmd_stats_clear(self, args: list[str]) -> str:
+        with self.switch.lock:
+            for b in self._backers([a for a in args[-1:] if not a.startswith("-") and not a.isdigit()]):
+                b.dpif.pmd_stats_clear()
+        return ""
 
     def revalidator_wait(self, args: list[str]) -> str:
         with self.switch.lock:
