@@ -249,7 +249,7 @@ class Daemon:
             raise CommandError("no such dummy netdev")
         return iface.netdev
 
-    def _packets(self, args: list[str]) -> list[bytes]:
+    def _packets(self, args: list[str], ofctl_syntax: bool = False) -> list[bytes]:
         frames = []
         i = 0
         while i < len(args):
@@ -261,7 +261,7 @@ class Daemon:
                 i += 2
                 continue
             try:
-                frames.append(parse_packet(args[i]))
+                frames.append(parse_packet(args[i], ofctl_syntax=ofctl_syntax))
             except ValueError as e:
                 raise CommandError(str(e)) from None
             i += 1
@@ -299,7 +299,7 @@ class Daemon:
     def _cmd_send(self, args: list[str]) -> str:
         with self.switch.lock:
             dev = self._dummy(args[0])
-            frames = self._packets(args[1:])
+            frames = self._packets(args[1:], ofctl_syntax=True)
             for frame in frames:
                 dev.send(frame)
             self.switch.count("netdev_sent", len(frames))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -54,22 +55,23 @@ def test_pcap_options(tmp_path: str) -> None:
 
 
 def test_parse_packet_hex_and_flows() -> None:
-    assert parse_packet("0x" + "ff" * 14) == b"\xff" * 14
-    udp = parse_packet("in_port=3,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02,ip,nw_src=10.0.0.1,"
+    assert parse_packet("ff" * 14) == parse_packet("0x" + "ff" * 14, ofctl_syntax=True) == b"\xff" * 14
+    p = functools.partial(parse_packet, ofctl_syntax=True)
+    udp = p("in_port=3,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02,ip,nw_src=10.0.0.1,"
                        "nw_dst=10.0.0.2,udp,tp_src=7,tp_dst=53")
     assert udp == build.udp4_frame(sport=7, dport=53, payload=L7_PAYLOAD)
-    tcp = parse_packet("tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=80,dl_src=00:00:00:00:00:01,"
+    tcp = p("tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=80,dl_src=00:00:00:00:00:01,"
                        "dl_dst=00:00:00:00:00:02,tcp_flags=0x002")
-    assert tcp == build.tcp4_frame(sport=0, dport=80, tcp_flags=2, window=0, payload=L7_PAYLOAD)
-    vlan = parse_packet("dl_vlan=7,dl_vlan_pcp=3,ip,nw_proto=1,icmp_type=8")
+    assert tcp == build.tcp4_frame(sport=0, dport=80, tcp_flags=2, window=0)   # No payload after a SYN.
+    vlan = p("dl_vlan=7,dl_vlan_pcp=3,ip,nw_proto=1,icmp_type=8")
     assert vlan[12:16] == bytes.fromhex("81006007") and vlan[16:18] == b"\x08\x00"
     assert vlan[18 + 9] == 1 and vlan[38] == 8   # IP protocol ICMP, echo request.
-    arp = parse_packet("arp,arp_op=2,arp_spa=1.2.3.4,arp_tpa=5.6.7.8")
+    arp = p("arp,arp_op=2,arp_spa=1.2.3.4,arp_tpa=5.6.7.8")
     assert arp[12:14] == b"\x08\x06" and arp[14 + 7] == 2 and arp[14 + 14:14 + 18] == bytes([1, 2, 3, 4])
-    v6 = parse_packet("udp6,ipv6_src=fd00::1,ipv6_dst=fd00::2,tp_dst=9,dl_src=00:00:00:00:00:01,"
+    v6 = p("udp6,ipv6_src=fd00::1,ipv6_dst=fd00::2,tp_dst=9,dl_src=00:00:00:00:00:01,"
                       "dl_dst=00:00:00:00:00:02")
     assert v6 == build.udp6_frame(sport=0, dport=9, payload=L7_PAYLOAD)
-    for bad in ("zz", "nosuchfield=1", "", "ffff"):
+    for bad in ("zz", "nosuchfield=1", "ffff", "udp,tp_dst=9"):
         with pytest.raises(ValueError, match="syntax error at"):
             parse_packet(bad)
 
@@ -116,7 +118,7 @@ def test_datapath_flow_with_vlan_and_the_same_flow_in_ofctl_syntax() -> None:
            "encap(eth_type(0x0806),arp(sip=1.1.1.1,tip=2.2.2.2,op=1,sha=00:00:00:00:00:01,tha=00:00:00:00:00:00))")
     ofctl = ("dl_src=00:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff,dl_vlan=5,dl_vlan_pcp=2,arp,arp_spa=1.1.1.1,"
              "arp_tpa=2.2.2.2,arp_op=1,arp_sha=00:00:00:00:00:01")
-    assert parse_packet(odp) == parse_packet(ofctl)
+    assert parse_packet(odp) == parse_packet(ofctl, ofctl_syntax=True)
     assert parse_packet(odp)[12:16] == bytes.fromhex("81004005")
     for bad in ("eth(src=1)", "eth(foo=1)", "nosuch(1)", "eth(src=00:00:00:00:00:01"):
         with pytest.raises(ValueError, match="syntax error at"):

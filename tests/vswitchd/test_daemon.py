@@ -133,16 +133,21 @@ def test_netdev_dummy_receive_statistics_and_pcap(br0: Switchd) -> None:
     s.vsctl("set", "Open_vSwitch", ".", "other_config:stats-update-interval=1000")
     s.vsctl("add-port", "br0", "p1", "--", "set", "interface", "p1", "type=dummy", f"options:pcap={pcap}")
     arp_hex = "ffffffffffff00000000000108060001080006040001000000000001c0a80001000000000000c0a80002"
-    flow = "in_port=1,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02,ip,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp,tp_dst=53"
+    flow = ("in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),"
+            "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src=0,dst=53)")
     assert s.appctl("netdev-dummy/receive", "p1", arp_hex).returncode == 0
     assert s.appctl("netdev-dummy/receive", "p1", flow).returncode == 0
+    # ovs-ofctl syntax: refused by receive (as by Open vSwitch), accepted by the pyvswitch-only send.
+    r = s.appctl("netdev-dummy/receive", "p1", "dl_dst=ff:ff:ff:ff:ff:ff,arp")
+    assert r.returncode == 2 and r.stderr.startswith("syntax error at dl_dst=ff:ff:ff:ff:ff:ff,arp")
     assert s.appctl("netdev-dummy/send", "p1", "dl_dst=ff:ff:ff:ff:ff:ff,arp").returncode == 0
     r = s.appctl("netdev-dummy/receive", "p1", "zz")
     assert r.returncode == 2 and r.stderr.startswith("syntax error at zz\n")
     r = s.appctl("netdev-dummy/receive", "nosuch", arp_hex)
     assert r.returncode == 2 and r.stderr.startswith("no such dummy netdev\n")
 
-    frames = [bytes.fromhex(arp_hex), parse_packet(flow), parse_packet("dl_dst=ff:ff:ff:ff:ff:ff,arp")]
+    frames = [bytes.fromhex(arp_hex), parse_packet(flow),
+              parse_packet("dl_dst=ff:ff:ff:ff:ff:ff,arp", ofctl_syntax=True)]
     assert read_pcap(pcap) == frames
     want_rx = len(frames[0]) + len(frames[1])
     s.wait_until(lambda: f"rx_bytes={want_rx}," in s.get("Interface", "p1", "statistics"), timeout=8)
