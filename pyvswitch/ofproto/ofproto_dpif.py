@@ -50,6 +50,7 @@ from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRI
 from pyvswitch.ofproto.meter import MeterIdPool
 from pyvswitch.ofproto.normal import PortVlanConfig
 from pyvswitch.ofproto.ofproto import OFPPC, OFProto
+from pyvswitch.ofproto.recirc import RecircTable, recirc_ids_of
 from pyvswitch.ofproto.rule import Rule
 from pyvswitch.ofproto.trace import format_trace
 from pyvswitch.ofproto.xlate import PacketIn, Trace, XlateBridge, XlateResult, translate
@@ -132,9 +133,9 @@ class DpBridge:
             if ofp is not None:
                 cfg = _with_flags(cfg, ofp.config)
             vlan_ports[p] = cfg
-        xb = XlateBridge(self.ofproto, dp_ports, vlan_ports, self.mac_table, flood_vlans=self.flood_vlans,
-                         forward_bpdu=self.forward_bpdu, next_recirc_id=self.backer.next_recirc_id)
-        return xb
+        return XlateBridge(self.ofproto, dp_ports, vlan_ports, self.mac_table, flood_vlans=self.flood_vlans,
+                           forward_bpdu=self.forward_bpdu, recirc=self.backer.recirc,
+                           patch_peers=self.backer.patch_peers(self), bridges=self.backer.xbridge)
 
     def set_ports(self, ports: Iterable[DpPort], flood_vlans: frozenset[int] = frozenset(),
                   forward_bpdu: bool = False) -> bool:
@@ -205,10 +206,8 @@ class Backer:
         self.coverage: dict[str, int] = {}
         #: Receives the packet-ins: ``on_packet_in(bridge name, frame, PacketIn)``.
         self.on_packet_in: Callable[[str, bytes, PacketIn], None] | None = None
-        # Controller actions: recirc id -> (bridge name, PacketIn).  Ids are reused for equal states.
-        self._pin_ids: dict[tuple[str, PacketIn], int] = {}
-        self._pins: dict[int, tuple[str, PacketIn]] = {}
-        self._next_id = 1
+        #: Frozen translation states (recirculations, controller actions) of every bridge on this datapath.
+        self.recirc = RecircTable()
         self.last_run = clock()
         self.dump_duration_ms = 0
         self.flow_limit = DEFAULT_FLOW_LIMIT
@@ -219,10 +218,22 @@ class Backer:
 
     # -- configuration ---------------------------------------------------------------------------------------
 
-    def next_recirc_id(self) -> int:
-        rid = self._next_id
-        self._next_id += 1
-        return rid
+    def xbridge(self, name: str) -> XlateBridge | None:
+        br = self.bridges.get(name)
+        return None if br is None else br.xbridge
+
+    def patch_peers(self, br: DpBridge) -> dict[int, tuple[str, int]]:
+        """``br``'s usable patch ports: OpenFlow port -> (peer bridge, peer OpenFlow port).  A peer is usable when
+        it is a patch port of a bridge on this datapath whose own peer is the port."""
+        where = {p.name: (b, p) for b in self.bridges.values() for p in b.ports.values() if p.peer is not None}
+        out = {}
+        for p in br.ports.values():
+            if p.peer is None or p.peer not in where:
+                continue
+            pb, pp = where[p.peer]
+            if pp.peer == p.name:
+                out[p.ofport] = (pb.name, pp.ofport)
+        return out
 
     def add_bridge(self, ofproto: OFProto) -> DpBridge:
         br = DpBridge(self, ofproto)
@@ -286,7 +297,12 @@ class Backer:
     def set_ports(self, bridge: str, ports: Iterable[DpPort], *, flood_vlans: frozenset[int] = frozenset(),
                   forward_bpdu: bool = False, mac_aging: int | None = None, mac_size: int | None = None) -> None:
         br = self.bridges[bridge]
-        br.set_ports(ports, flood_vlans, forward_bpdu)
+        if br.set_ports(ports, flood_vlans, forward_bpdu):
+            # Patch ports join bridges: every bridge's view of its peers may have changed.
+            for other in self.bridges.values():
+                if other is not br:
+                    other.port_generation += 1
+                    other.xbridge = other._make_xbridge()
         br.mac_table.set_config(DEFAULT_AGING_TIME if mac_aging is None else mac_aging,
                                 DEFAULT_MAX_ENTRIES if mac_size is None else mac_size)
         self._sync_dp_ports()
@@ -349,7 +365,6 @@ class Backer:
                 continue
             for rule in res.rules_hit:
                 br.ofproto.tables.record_hit(rule, 1, len(frame))
-            self._note_packet_ins(br, res)
             mask = res.wc.mask
             if res.slow_path == "action":
                 # Datapaths cannot run such actions: executed for this packet, not installed.
@@ -362,28 +377,19 @@ class Backer:
             answers.append((key, mask, res.actions))
         return answers
 
-    def _note_packet_ins(self, br: DpBridge, res: XlateResult) -> None:
-        """Remember which controller action each ``userspace(controller(...))`` action stands for."""
-        ids = [int(m.group(1)) for a in res.actions if isinstance(a, odp.Userspace)
-               and isinstance(a.userdata, str) and a.userdata.startswith("controller(")
-               for m in [_RECIRC_RE.search(a.userdata)] if m is not None]
-        for rid, pin in zip(ids, res.packet_ins):
-            self._pins[rid] = (br.name, pin)
-
     def _userspace(self, frame: bytes, action: odp.Userspace, md: PacketMetadata) -> None:
         ud = action.userdata
         if not isinstance(ud, str) or not ud.startswith("controller("):
             return
         m = _RECIRC_RE.search(ud)
-        got = self._pins.get(int(m.group(1))) if m else None
-        if got is None or self.on_packet_in is None:
+        state = self.recirc.get(int(m.group(1))) if m else None
+        if state is None or state.packet_in is None or self.on_packet_in is None or "dont_send=1" in ud:
             return
-        bridge, pin = got
         self.stats.packet_ins += 1
         try:
-            self.on_packet_in(bridge, frame, pin)
+            self.on_packet_in(state.bridge, frame, state.packet_in)
         except Exception:
-            log.exception("%s: sending a packet-in failed", bridge)
+            log.exception("%s: sending a packet-in failed", state.bridge)
 
     # -- revalidation ----------------------------------------------------------------------------------------
 
@@ -400,7 +406,6 @@ class Backer:
             return None
         if res.slow_path == "action":
             return None
-        self._note_packet_ins(br, res)
         self._pass_results[key] = res
         return res.actions, res.wc.mask
 
@@ -462,6 +467,11 @@ class Backer:
         if full:
             self._refresh_cache()
         self._pass_results = {}
+        in_use: set[int] = set()
+        for flow in self.dpif.flow_dump():
+            in_use |= recirc_ids_of(flow.actions)
+            in_use.add(F.storage_get(flow.key, "recirc_id"))
+        self.recirc.retain(in_use)
         self.dump_duration_ms = int((time.monotonic() - start) * 1000)
         # A pass may itself change what translation reads (learned flows, MAC refreshes): remember the state
         # it left, so the next packet does not trigger another full pass for it.

@@ -18,30 +18,43 @@ for the flow key ``key`` translated into ``result`` with ``trace`` (``pyvswitch.
 
 and, when translation failed, ``Translation failed (ERROR), packet is dropped.`` after them.
 
+``trace_packet(bridge, key, ...)`` is the whole of ``ofproto/trace``: that first pass, then, as Open vSwitch's
+trace does, one more pass for every ``ct(...,table=N)`` recirculation, under a banner (``recirc(0x5) - resume
+conntrack with default ct_state=trk|new``), with the key the datapath would give the packet back: the frozen
+state's fields, ``recirc_id``, ``ct_state=trk|new``, the zone, the mark and label a commit set, and the addresses
+and ports NAT would give it (a banner line shows them).  Other recirculations (a select group's ``dp_hash``) are
+not followed, as in Open vSwitch.
+
 Layout of the report: a table line is indented one step (4 columns) further when more lines follow it at its
 level, and its actions two steps then; an action's lines under it (a group's buckets' actions) two steps
-further; details and warnings sit one column right of the action indentation.  That is how Open vSwitch
-indents its report tree, and it is why a resubmit that is the last thing a table does prints flat.
+further; details and warnings sit one column right of the action indentation.  A patch port's peer bridge is a
+``bridge("NAME")`` section (after an empty line) laid out like a table line, its tables at its own level.  That
+is how Open vSwitch indents its report tree, and it is why a resubmit that is the last thing a table does prints
+flat.
 
-The megaflow line is the mask as the datapath holds it: ``recirc_id=0,eth,`` (every flow a packet enters the
+The megaflow line is the mask as the datapath holds it: ``recirc_id=N,eth,`` (every flow a packet enters the
 datapath with) and the match; an untagged packet's key has no VLAN header, so VLAN bits of the mask are not
 shown for it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+
 from pyvswitch.dpif import odp
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.flow_format import format_flow
 from pyvswitch.flow.match import Match
 from pyvswitch.flow.match_text import format_match
-from pyvswitch.ofproto.xlate import Trace, TraceNode, XlateResult
+from pyvswitch.ofproto.xlate import Recirculation, Trace, TraceNode, XlateBridge, XlateResult, translate
 
-__all__ = ["format_megaflow", "format_nodes", "format_trace"]
+__all__ = ["format_megaflow", "format_nodes", "format_trace", "trace_packet"]
 
 _VLAN_TCI = F.BY_NAME["vlan_tci"]
 _DL_TYPE = F.BY_NAME["dl_type"]
 _VLAN_CFI = 0x1000
+_BANNER = "=" * 79
+_CT_STATE_NEW_TRK = 0x21
 
 
 def format_megaflow(key: int, mask: int) -> str:
@@ -49,8 +62,8 @@ def format_megaflow(key: int, mask: int) -> str:
     tci = F.get(key, _VLAN_TCI)
     if not tci & _VLAN_CFI and (F.get(key, _DL_TYPE) != 0x8100 or tci == 0):
         mask &= ~_VLAN_TCI.key_mask
-    m = format_match(Match(key & mask, mask))
-    return "recirc_id=0,eth" + (f",{m}" if m else "")
+    mask |= F.storage_mask("recirc_id") | F.storage_mask("packet_type")
+    return format_match(Match(key & mask, mask))
 
 
 def format_nodes(nodes: list[TraceNode], level: int = 0) -> list[str]:
@@ -59,6 +72,11 @@ def format_nodes(nodes: list[TraceNode], level: int = 0) -> list[str]:
         more = i < len(nodes) - 1
         if n.kind == "table":
             out.append(" " * ((level + more) * 4) + n.text)
+            out.extend(format_nodes(n.children, level + 2 * more))
+            continue
+        if n.kind == "bridge":
+            pad = " " * ((level + more) * 4)
+            out += ["", pad + n.text, pad + "-" * len(n.text)]
             out.extend(format_nodes(n.children, level + 2 * more))
             continue
         pad = " " * ((level + 1) * 4)
@@ -87,3 +105,63 @@ def format_trace(bridge_name: str, key: int, result: XlateResult, trace: Trace) 
     if result.error:
         lines.append(f"Translation failed ({result.error}), packet is dropped.")
     return "\n".join(lines) + "\n"
+
+
+def _nat_fields(key: int, v6: bool) -> str:
+    def ip(name: str) -> str:
+        v = F.storage_get(key, name)
+        return f"[{ipaddress.IPv6Address(v)}]" if v6 else str(ipaddress.IPv4Address(v))
+    src, dst = ("ipv6_src", "ipv6_dst") if v6 else ("nw_src", "nw_dst")
+    return (f"{src}={ip(src)},tp_src={F.storage_get(key, 'tp_src')},{dst}={ip(dst)},"
+            f"tp_dst={F.storage_get(key, 'tp_dst')}")
+
+
+def _resume_key(state_key: int, r: Recirculation) -> tuple[int, list[str]]:
+    """The key a packet comes back from the conntrack recirculation ``r`` with, and the banner's NAT lines."""
+    k = F.storage_put(state_key, "recirc_id", r.id)
+    k = F.storage_put(k, "ct_state", _CT_STATE_NEW_TRK)
+    k = F.storage_put(k, "ct_zone", r.zone)
+    if r.commit and r.mark is not None:
+        k = F.storage_put(k, "ct_mark", r.mark[0] & r.mark[1])
+    if r.commit and r.label is not None:
+        k = F.storage_put(k, "ct_label", r.label[0] & r.label[1])
+    lines: list[str] = []
+    nat = r.nat
+    if nat is not None:
+        v6 = F.storage_get(k, "dl_type") == 0x86DD
+        before = after = ""
+        if nat.kind is not None and nat.family is not None:
+            before = _nat_fields(k, v6)
+            side = "src" if nat.kind == "src" else "dst"
+            k = F.storage_put(k, (("ipv6_" if v6 else "nw_") + side), nat.addr_min)
+            if nat.port_min:
+                k = F.storage_put(k, "tp_" + side, nat.port_min)
+            after = _nat_fields(k, v6)
+        lines = ["Replacing src/dst IP/ports to simulate NAT:", f" Initial flow: {before}",
+                 f" Modified flow: {after}"]
+    return k, lines
+
+
+def trace_packet(bridge: XlateBridge, key: int, *, side_effects: bool = False, now: float | None = None,
+                 dont_send: bool | None = None, max_passes: int = 32) -> str:
+    """The whole ``ofproto/trace`` text for ``key`` entering ``bridge`` (see the module documentation);
+    ``side_effects`` is ``-generate``."""
+    tr = Trace()
+    res = translate(bridge, key, side_effects=side_effects, trace=tr, now=now, dont_send=dont_send)
+    out = format_trace(bridge.name, key, res, tr)
+    queue = [r for r in res.recircs if r.kind == "ct"]
+    passes = 1
+    while queue and passes < max_passes:
+        r = queue.pop(0)
+        if bridge.recirc.get(r.id) is None:
+            continue
+        k, nat_lines = _resume_key(r.key, r)
+        title = f"recirc({r.id:#x}) - resume conntrack with default ct_state=trk|new (use --ct-next to customize)"
+        out += "\n".join(["", _BANNER, title, *nat_lines, _BANNER, ""]) + "\n"
+        tr = Trace()
+        res = translate(bridge, k, side_effects=side_effects, trace=tr, now=now, dont_send=dont_send)
+        # Open vSwitch heads every pass with the bridge traced, even one resuming in a patch peer.
+        out += format_trace(bridge.name, k, res, tr)
+        queue += [x for x in res.recircs if x.kind == "ct"]
+        passes += 1
+    return out

@@ -318,3 +318,19 @@ def test_meter_enforced_in_datapath() -> None:
     assert rig.out() == {2: 2}
     rig.backer.remove_bridge("br0")
     assert len(rig.backer.dpif.meters) == 0
+def test_controller_packet_in() -> None:
+    rig = Rig()
+    rig.flows("in_port=1,actions=controller:100,output:2")
+    rig.send(1, n=2)
+    assert rig.out() == {2: 2}
+    assert len(rig.pins) == 2
+    br, frame, pin = rig.pins[0]
+    assert br == "br0" and frame[:6] == bytes.fromhex("505400000002")
+    assert pin.reason == "action" and pin.max_len == 100  # type: ignore[attr-defined]
+    rig.backer.run()
+    rig.backer.revalidate(force=True)
+    rig.send(1)
+    assert len(rig.pins) == 3
+    rig.assert_no_stale()
+
+
