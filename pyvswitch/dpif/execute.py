@@ -65,9 +65,9 @@ Action semantics
   bytes: IPv4 source and destination (4 bytes each) or IPv6 ones (16 bytes each), the IP protocol (1 byte) and
   the source and destination ports (2 bytes each; ICMP type and code, 0 for a protocol without ports or a later
   fragment).  A packet that is not IP hashes the empty string (only the basis counts), as in OVS where a non-IP
-  packet's 5-tuple is all zero.  ``hash(sym_l4(basis))`` orders the two (address, port) ends so that both
-  directions of a connection hash alike.  The value is not Open vSwitch's hash; only consistency matters
-  (select groups pick a bucket from it).
+  packet's 5-tuple is all zero; this value is not Open vSwitch's ``flow_hash_5tuple``.  ``hash(sym_l4(basis))``
+  is Open vSwitch's own ``flow_hash_symmetric_l3l4`` (``pyvswitch.flow.flow_hash``), the same for both directions
+  of a connection: the select groups translation emits use it, so they pick the buckets Open vSwitch picks.
 * ``meter(id)`` asks ``ctx.meter`` with the packet itself (a ``bytearray``: a ``dscp_remark`` band rewrites
   its DSCP in place) and its metadata; a False answer drops the packet.  In a batch every packet is metered on
   its own, in order.  The id is a provider meter id (:mod:`pyvswitch.dpif.meter`).  ``drop`` ends execution.
@@ -122,6 +122,8 @@ from pyvswitch.dpif.odp import (
     Trunc,
     Userspace,
 )
+from pyvswitch.flow.extract import extract
+from pyvswitch.flow.flow_hash import flow_hash_symmetric_l3l4
 from pyvswitch.packet.checksum import crc32c, csum_update16, csum_update_bytes
 
 __all__ = ["ExecContext", "PacketMetadata", "compile_actions", "execute", "execute_batch", "l4_hash"]
@@ -829,6 +831,9 @@ def _meter(a: Meter) -> Op:
 def l4_hash(packet: bytes | bytearray, basis: int = 0, symmetric: bool = False) -> int:
     """The ``dp_hash`` that ``hash(l4(basis))`` (``symmetric``: ``hash(sym_l4(basis))``) gives ``packet``: see
     the module doc."""
+    if symmetric:
+        # Open vSwitch's flow_hash_symmetric_l3l4, so that select groups pick the buckets Open vSwitch picks.
+        return flow_hash_symmetric_l3l4(extract(bytes(packet), 0), basis & 0xFFFFFFFF, False)
     p = packet if isinstance(packet, bytearray) else bytearray(packet)
     v4 = _ipv4(p)
     if v4 is not None:
