@@ -16,10 +16,13 @@ STYLE.md item 7), decides:
 * **keep**: same actions, and the installed mask covers the new one.  A megaflow narrower than it needs to
   be (the new mask is a strict subset of the installed one) is still correct, and Open vSwitch keeps it too.
 
-The translated key is the installed (masked) key: every bit translation consulted when it was installed is
-in the mask, so a translation that consults the same bits sees the same values; one that consults more shows
-it in its mask, and the flow is deleted.  The datapath's own exact bits (``in_port``, ``recirc_id`` in the
-userspace datapath) are part of the installed mask and so never cause a deletion.
+The translated key is the key of the packet that installed the flow (``DpifFlow.orig_key``; the masked key when
+the datapath does not keep it), as Open vSwitch's revalidators translate their ukeys' keys: every bit translation
+consulted when it was installed is in the mask, so a translation that consults the same bits sees the same
+values; one that consults more shows it in its mask, and the flow is deleted.  (Translating the masked key
+instead would see wildcarded bits as zeros, which a translation may treat differently: a VLAN priority of 0.)
+The datapath's own exact bits (``in_port``, ``recirc_id`` in the userspace datapath) are part of the installed
+mask and so never cause a deletion.
 
 Statistics
 ----------
@@ -113,7 +116,7 @@ class Revalidator:
             return EXPIRE
         if not full:
             return KEEP
-        result = self.translate(flow.key)
+        result = self.translate(flow.key if flow.orig_key is None else flow.orig_key)
         if result is None:
             return DELETE
         actions, mask = result

@@ -696,6 +696,14 @@ class GroupTable:
             g.bucket_counts[bucket_index][0] += packets
             g.bucket_counts[bucket_index][1] += nbytes
 
+    def account_bucket(self, group_id: int, bucket_index: int, packets: int, nbytes: int) -> None:
+        """Count ``packets``/``nbytes`` that went through one bucket only (the group is counted once, with
+        ``account``, however many of its buckets a packet took)."""
+        g = self._groups.get(group_id)
+        if g is not None and 0 <= bucket_index < len(g.bucket_counts):
+            g.bucket_counts[bucket_index][0] += packets
+            g.bucket_counts[bucket_index][1] += nbytes
+
     def desc(self, group_id: int = OFPG_ALL) -> list[GroupDesc]:
         """The descriptions a group-desc request for ``group_id`` (``OFPG_ALL``: every group) gets."""
         ids = list(self) if group_id == OFPG_ALL else [group_id] if group_id in self._groups else []

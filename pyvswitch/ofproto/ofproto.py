@@ -70,11 +70,10 @@ class OFPort:
 
 @dataclass
 class SwitchConfig:
-    """``OFPT_SET_CONFIG`` state: fragment handling (``normal``, ``drop``, ``reassemble``, ``nx-match``) and
-    whether a TTL decrement to zero sends a packet-in (OpenFlow 1.1-1.2's flag)."""
+    """``OFPT_SET_CONFIG`` state: fragment handling (``normal``, ``drop``, ``reassemble``, ``nx-match``).  (The
+    message's invalid-TTL flag belongs to the connection that sets it: see ``openflow.handler``.)"""
 
     frag: str = "normal"
-    invalid_ttl_to_controller: bool = False
 
 
 @dataclass

@@ -33,7 +33,6 @@ Thread model: every method is called with the switch lock held (the daemon's rul
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,15 +44,23 @@ from pyvswitch.dpif.flow_cache import DEFAULT_FLOW_LIMIT, DEFAULT_MAX_IDLE, flow
 from pyvswitch.dpif.netdev_dpif import ALWAYS_EXACT, NetdevDpif, dummy_dpif
 from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, Revalidator
 from pyvswitch.flow import fields as F
-from pyvswitch.ofproto.actions import model as A
+from pyvswitch.flow.match import Wildcards
+from pyvswitch.ofproto.learn import learn_execute
 from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
 from pyvswitch.ofproto.meter import MeterIdPool
 from pyvswitch.ofproto.normal import PortVlanConfig
 from pyvswitch.ofproto.ofproto import OFPPC, OFProto
 from pyvswitch.ofproto.recirc import RecircTable, recirc_ids_of
 from pyvswitch.ofproto.rule import Rule
-from pyvswitch.ofproto.trace import format_trace
-from pyvswitch.ofproto.xlate import PacketIn, Trace, XlateBridge, XlateResult, translate
+from pyvswitch.ofproto.trace import trace_packet
+from pyvswitch.ofproto.xlate import (
+    PacketIn,
+    Trace,
+    XlateBridge,
+    XlateResult,
+    packet_in_from_cookie,
+    translate,
+)
 
 __all__ = ["REVALIDATE_INTERVAL", "Backer", "DpBridge", "DpPort"]
 
@@ -67,7 +74,6 @@ INITIAL_FLOW_LIMIT = 10_000
 
 _IN_PORT_OFS, _IN_PORT_BITS = F.STORAGE["in_port"]
 _IN_PORT_M = ((1 << _IN_PORT_BITS) - 1) << _IN_PORT_OFS
-_RECIRC_RE = re.compile(r"recirc_id=(\d+)")
 
 
 def _with_in_port(key: int, port: int) -> int:
@@ -94,13 +100,22 @@ class DpPort:
 
 @dataclass
 class _XEntry:
-    """What the statistics of one megaflow are credited to: the rules its translation hit, the MAC entries it
-    learned, and whether its translation has other side effects to refresh (``learn``)."""
+    """What the statistics of one megaflow are credited to (Open vSwitch's xlate cache): the rules and group
+    buckets its translation hit, the MAC entries it learned (with their bridge: a patch port's peer learns in its
+    own table), and the ``learn`` actions it ran, which its traffic keeps refreshing."""
 
     bridge: DpBridge
     rules: list[Rule]
-    learned: list[tuple[int, int, int]]
-    refresh: bool
+    learned: list[tuple[str, int, int, int]]
+    groups: list[tuple[str, int, tuple[int, ...]]]
+    learns: list[tuple[str, Any, int]]
+
+    @classmethod
+    def of(cls, bridge: DpBridge, res: XlateResult) -> _XEntry:
+        names = res.learned_in or [bridge.name] * len(res.learned)
+        learned = [(b, *entry) for b, entry in zip(names, res.learned)]
+        groups = [(res.bridge_name or bridge.name, gid, buckets) for gid, buckets in res.groups_hit]
+        return cls(bridge, list(res.rules_hit), learned, groups, list(res.learns))
 
 
 class DpBridge:
@@ -115,6 +130,10 @@ class DpBridge:
         self.flood_vlans: frozenset[int] = frozenset()
         self.forward_bpdu = False
         self.port_generation = 0
+        #: Whether a table miss sends a packet-in (some OpenFlow 1.0-1.2 connection listens), and the callable
+        #: the daemon gives to find out; checked before each batch.
+        self.miss_to_controller = False
+        self.miss_probe: Callable[[], bool] | None = None
         self.xbridge = self._make_xbridge()
         ofproto.on_port_change.append(self._port_changed)
 
@@ -135,7 +154,18 @@ class DpBridge:
             vlan_ports[p] = cfg
         return XlateBridge(self.ofproto, dp_ports, vlan_ports, self.mac_table, flood_vlans=self.flood_vlans,
                            forward_bpdu=self.forward_bpdu, recirc=self.backer.recirc,
-                           patch_peers=self.backer.patch_peers(self), bridges=self.backer.xbridge)
+                           patch_peers=self.backer.patch_peers(self), bridges=self.backer.xbridge,
+                           miss_to_controller=self.miss_to_controller)
+
+    def check_miss_to_controller(self) -> None:
+        """Follow the connections: a table miss sends a packet-in only while one that wants it is there."""
+        if self.miss_probe is None:
+            return
+        want = bool(self.miss_probe())
+        if want != self.miss_to_controller:
+            self.miss_to_controller = want
+            self.port_generation += 1
+            self.xbridge = self._make_xbridge()
 
     def set_ports(self, ports: Iterable[DpPort], flood_vlans: frozenset[int] = frozenset(),
                   forward_bpdu: bool = False) -> bool:
@@ -372,8 +402,9 @@ class Backer:
                 continue
             m = mask | ALWAYS_EXACT
             self.count("dpif_flow_put")
-            self._xcache[flow_ufid(key, m)] = _XEntry(br, list(res.rules_hit), list(res.learned),
-                                                      _has_learn(res.rules_hit))
+            self._xcache[flow_ufid(key, m)] = _XEntry.of(br, res)
+            for _, gid, buckets in _XEntry.of(br, res).groups:
+                self._account_group(br, gid, buckets, 1, len(frame))
             answers.append((key, mask, res.actions))
         return answers
 
@@ -381,15 +412,15 @@ class Backer:
         ud = action.userdata
         if not isinstance(ud, str) or not ud.startswith("controller("):
             return
-        m = _RECIRC_RE.search(ud)
-        state = self.recirc.get(int(m.group(1))) if m else None
-        if state is None or state.packet_in is None or self.on_packet_in is None or "dont_send=1" in ud:
+        got = packet_in_from_cookie(self.recirc, ud)
+        if got is None or self.on_packet_in is None or "dont_send=1" in ud:
             return
+        bridge, pin = got
         self.stats.packet_ins += 1
         try:
-            self.on_packet_in(state.bridge, frame, state.packet_in)
+            self.on_packet_in(bridge, frame, pin)
         except Exception:
-            log.exception("%s: sending a packet-in failed", state.bridge)
+            log.exception("%s: sending a packet-in failed", bridge)
 
     # -- revalidation ----------------------------------------------------------------------------------------
 
@@ -413,6 +444,8 @@ class Backer:
         self.coverage[name] = self.coverage.get(name, 0) + n
 
     def _changed(self) -> bool:
+        for br in self.bridges.values():
+            br.check_miss_to_controller()
         sigs = {name: br.signature() for name, br in self.bridges.items()}
         if sigs == self._seen:
             return False
@@ -443,6 +476,10 @@ class Backer:
             br.mac_table.expire(now)
         full = self._changed()
         self._pass(full=full, now=now)
+        if self._changed():
+            # The statistics relearned addresses or refreshed learned flows: the flows that depend on them follow
+            # in the same run, as after one of Open vSwitch's revalidation rounds.
+            self._pass(full=True, now=now)
         self._adjust_flow_limit()
         self.last_run = now
 
@@ -452,6 +489,9 @@ class Backer:
         self._pass_results = {}
         self.stats.revalidations += 1
         deltas = self.revalidator.revalidate(now, full=full)
+        # The flows now agree with this state.  Pushing statistics may change it (addresses learned again,
+        # learned flows added): that is for the next pass to see.
+        self._seen = {name: br.signature() for name, br in self.bridges.items()}
         for d in deltas:
             self._push(d)
         for d in deltas:
@@ -473,48 +513,58 @@ class Backer:
             in_use.add(F.storage_get(flow.key, "recirc_id"))
         self.recirc.retain(in_use)
         self.dump_duration_ms = int((time.monotonic() - start) * 1000)
-        # A pass may itself change what translation reads (learned flows, MAC refreshes): remember the state
-        # it left, so the next packet does not trigger another full pass for it.
-        self._seen = {name: br.signature() for name, br in self.bridges.items()}
 
     def _refresh_cache(self) -> None:
         """After a full pass, point each megaflow's statistics at the rules its current translation hits."""
         live = {}
         for flow in self.dpif.flow_dump():
             live[flow.ufid] = flow
-            res = self._pass_results.get(flow.key)
+            res = self._pass_results.get(flow.key if flow.orig_key is None else flow.orig_key)
             entry = self._xcache.get(flow.ufid)
             if res is None or entry is None:
                 continue
-            entry.rules = list(res.rules_hit)
-            entry.learned = list(res.learned) or entry.learned
-            entry.refresh = _has_learn(res.rules_hit)
+            fresh = _XEntry.of(entry.bridge, res)
+            entry.rules, entry.groups, entry.learns = fresh.rules, fresh.groups, fresh.learns
+            entry.learned = fresh.learned or entry.learned
         for ufid in [u for u in self._xcache if u not in live]:
             del self._xcache[ufid]
 
     def _push(self, d: FlowStatsDelta) -> None:
-        """Credit a flow's new packets to its rules and refresh what its translation learned."""
+        """Credit a flow's new packets to its rules and groups and refresh what its translation learned."""
         if d.packets <= 0:
             return
         entry = self._xcache.get(d.ufid)
         if entry is None:
             return
-        br = entry.bridge
         used = d.used or None
         for rule in entry.rules:
-            br.ofproto.tables.record_hit(rule, d.packets, d.bytes, used)
-        for vlan, mac, port in entry.learned:
-            # Refresh, never move: these packets may have arrived before the address moved elsewhere.
+            rule.record_hit(d.packets, d.bytes, entry.bridge.ofproto.clock.now() if used is None else used)
+        for _, gid, buckets in entry.groups:
+            self._account_group(entry.bridge, gid, buckets, d.packets, d.bytes)
+        for bname, vlan, mac, port in entry.learned:
+            # Learn or refresh, never move: these packets may have arrived before the address moved elsewhere.
+            br = self.bridges.get(bname)
+            if br is None:
+                continue
             e = br.mac_table.get(vlan, mac)
-            if e is not None and e.port == port:
+            if e is None or e.port == port:
                 br.mac_table.learn(vlan, mac, port)
-        if entry.refresh:
-            where = self._odp_in.get(_in_port(d.key))
-            if where is not None:
-                try:
-                    where[0].translate(_with_in_port(d.key, where[1]), side_effects=True)
-                except Exception:
-                    log.exception("%s: refreshing a flow's side effects failed", br.name)
+        for bname, action, key in entry.learns:
+            br = self.bridges.get(bname)
+            if br is None:
+                continue
+            try:
+                learn_execute(action, key, Wildcards(), br.ofproto, side_effects=True,
+                              now=br.ofproto.clock.now())
+            except Exception:
+                log.exception("%s: refreshing a learned flow failed", bname)
+
+    def _account_group(self, br: DpBridge, group_id: int, buckets: tuple[int, ...], packets: int,
+                       nbytes: int) -> None:
+        groups = br.ofproto.groups
+        groups.account(group_id, None, packets, nbytes)
+        for b in buckets:
+            groups.account_bucket(group_id, b, packets, nbytes)
 
     def purge(self) -> None:
         """``revalidator/purge``: delete every flow (their statistics are pushed first)."""
@@ -524,20 +574,7 @@ class Backer:
 
     # -- observability ---------------------------------------------------------------------------------------
 
-    def trace(self, bridge: str, key: int, packet: bytes | None = None) -> str:
-        br = self.bridges[bridge]
-        tr = Trace()
-        res = br.translate(key, side_effects=False, packet=packet, trace=tr)
-        return format_trace(bridge, key, res, tr)
-
-
-def _has_learn(rules: Iterable[Rule]) -> bool:
-    return any(isinstance(a, A.Learn) for r in rules for a in _walk(r.actions))
-
-
-def _walk(actions: Any) -> Iterable[Any]:
-    for a in actions or ():
-        yield a
-        inner = getattr(a, "actions", None)
-        if isinstance(inner, (list, tuple)):
-            yield from _walk(inner)
+    def trace(self, bridge: str, key: int, *, generate: bool = False) -> str:
+        """``ofproto/trace``: the translation of ``key`` in ``bridge`` and of its conntrack recirculations."""
+        self.bridges[bridge].check_miss_to_controller()
+        return trace_packet(self.bridges[bridge].xbridge, key, side_effects=generate)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyvswitch import __version__
@@ -267,15 +267,21 @@ class ConnSet:
         conn.send(SW.encode_features_reply(feats, conn.version, msg.xid))
 
     def _get_config(self, conn: OFConn, msg: M.Msg) -> None:
+        invalid_ttl = bool(conn.async_config.master["PACKET_IN"] >> PK.OFPR_INVALID_TTL & 1)
         cfg = SW.SwitchConfig(frag=_FRAG_NUMBERS[self.ofproto.config.frag], miss_send_len=conn.miss_send_len,
-                              invalid_ttl_to_controller=self.ofproto.config.invalid_ttl_to_controller)
+                              invalid_ttl_to_controller=invalid_ttl and conn.version <= 3)
         conn.send(SW.encode_switch_config(cfg, conn.version, msg.xid, reply=True))
 
     def _set_config(self, conn: OFConn, msg: M.Msg) -> None:
         cfg = SW.decode_switch_config(msg)
         if conn.role != ROLE_SLAVE:
             self.ofproto.config.frag = _FRAG_NAMES[cfg.frag]
-            self.ofproto.config.invalid_ttl_to_controller = cfg.invalid_ttl_to_controller
+        if conn.version <= 3:
+            # As in Open vSwitch, the flag is the connection's: its packet-ins for TTL exceptions (an
+            # asynchronous-configuration bit, which OpenFlow 1.3+ sets with SET_ASYNC instead).
+            bit = 1 << PK.OFPR_INVALID_TTL
+            pin = conn.async_config.master["PACKET_IN"]
+            conn.async_config.master["PACKET_IN"] = pin | bit if cfg.invalid_ttl_to_controller else pin & ~bit
         conn.miss_send_len = cfg.miss_send_len
 
     def _set_flow_format(self, conn: OFConn, msg: M.Msg) -> None:
@@ -699,16 +705,28 @@ class ConnSet:
             if conn.receives("PORT_STATUS", ps.reason):
                 conn.send(OP.encode_port_status(ps, conn.version))
 
-    def send_packet_in(self, pin: PK.PacketIn, controller_id: int = 0) -> int:
+    def send_packet_in(self, pin: PK.PacketIn, controller_id: int = 0, miss: str | None = None) -> int:
         """Send a packet-in to every connection that wants it (and has ``controller_id``); returns how many.
         The switch buffers nothing, so, as Open vSwitch, it sends the whole packet whatever the action's
         ``max_len`` or ``miss_send_len`` say (OpenFlow 1.5 section 7.4.1: an unbuffered packet-in carries it
-        all)."""
+        all).
+
+        ``miss`` says the packet missed the tables: ``explicit`` (a table-miss flow's controller action: reason
+        ``action`` to OpenFlow 1.0-1.2 connections, ``no_match`` to 1.3+ ones, as Open vSwitch reports it) or
+        ``implicit`` (no flow at all, which only OpenFlow 1.0-1.2 connections hear about: OpenFlow 1.3 drops
+        such packets)."""
         n = 0
         for conn in self.conns:
-            if conn.controller_id != controller_id or not conn.receives("PACKET_IN", pin.reason):
+            if conn.controller_id != controller_id:
                 continue
-            conn.send(PK.encode_packet_in(pin, conn.packet_in_format, conn.version, 0))
+            p = pin
+            if miss == "explicit":
+                p = replace(pin, reason=PK.OFPR_NO_MATCH if conn.version >= 4 else PK.OFPR_ACTION)
+            elif miss == "implicit" and conn.version >= 4:
+                continue
+            if not conn.receives("PACKET_IN", p.reason):
+                continue
+            conn.send(PK.encode_packet_in(p, conn.packet_in_format, conn.version, 0))
             n += 1
         return n
 

@@ -23,8 +23,7 @@ from pyvswitch.flow.values import OFPP_LOCAL
 from pyvswitch.ofproto.actions.model import PACKET_IN_REASONS
 from pyvswitch.ofproto.normal import PortVlanConfig
 from pyvswitch.ofproto.ofproto_dpif import REVALIDATE_INTERVAL, Backer, DpPort
-from pyvswitch.ofproto.trace import format_trace
-from pyvswitch.ofproto.xlate import PacketIn, Trace
+from pyvswitch.ofproto.xlate import PacketIn
 from pyvswitch.openflow import ofp_packet as PK
 
 from .bridge import Bridge, Desired, Iface, Switch
@@ -71,7 +70,15 @@ class DatapathWiring:
 
     def _added(self, br: Bridge) -> None:
         backer = self.backer_of(br)
-        backer.add_bridge(br.ofproto)
+        dpb = backer.add_bridge(br.ofproto)
+        name = br.name
+
+        def miss_wanted() -> bool:
+            # Open vSwitch sends table-miss packet-ins while a connection of OpenFlow 1.0-1.2 with controller
+            # id 0 (a controller, or a service connection such as ovs-ofctl monitor) is there.
+            cs = self.connset(name)
+            return cs is not None and any(c.version < 4 and c.controller_id == 0 for c in cs.conns)
+        dpb.miss_probe = miss_wanted
 
         def rx(bridge: Bridge, iface: Iface, frame: bytes) -> None:
             if iface.odp_port >= 0:
@@ -137,11 +144,12 @@ class DatapathWiring:
         msg = PK.PacketIn(frame, reason=reason, table_id=pin.table_id, cookie=pin.cookie,
                           metadata=PK.flow_metadata(pin.key), userdata=pin.userdata)
         cid = pin.controller_id
+        miss = "explicit" if pin.explicit_miss else "implicit" if pin.reason == "no_match" else None
 
         def send() -> None:
             cs = self.connset(bridge)
             if cs is not None:
-                cs.send_packet_in(msg, cid)
+                cs.send_packet_in(msg, cid, miss)
         self.loop.call_soon_threadsafe(send)
 
     # -- the periodic pass -----------------------------------------------------------------------------------
@@ -425,17 +433,15 @@ class DatapathCommands:
             assert backer is not None and dpb is not None
             if "(" not in flow:
                 key = _parse_of_flow(flow, dpb)
-            packet = None
             if rest:
+                # A packet: its headers, the flow's metadata.
                 text = rest[0]
                 try:
                     packet = bytes.fromhex(text.strip().removeprefix("0x"))
                 except ValueError:
                     raise CommandError(f"Trailing garbage in packet data: {text}") from None
                 key = extract(packet, F.storage_get(key, "in_port")) | (key & _PIPELINE_MD)
-            tr = Trace()
-            res = dpb.translate(key, side_effects=generate, packet=packet, trace=tr)
-            return format_trace(dpb.name, key, res, tr)
+            return backer.trace(dpb.name, key, generate=generate)
 
 
 def _port_label(port: Any) -> str:
