@@ -44,6 +44,7 @@ from pyvswitch.dpif.flow_cache import DEFAULT_FLOW_LIMIT, DEFAULT_MAX_IDLE, flow
 from pyvswitch.dpif.netdev_dpif import ALWAYS_EXACT, NetdevDpif, dummy_dpif
 from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, Revalidator
 from pyvswitch.flow import fields as F
+from pyvswitch.flow.extract import extract
 from pyvswitch.flow.match import Wildcards
 from pyvswitch.ofproto.learn import learn_execute
 from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
@@ -74,6 +75,10 @@ INITIAL_FLOW_LIMIT = 10_000
 
 _IN_PORT_OFS, _IN_PORT_BITS = F.STORAGE["in_port"]
 _IN_PORT_M = ((1 << _IN_PORT_BITS) - 1) << _IN_PORT_OFS
+
+
+# A packet-out's pipeline fields that its translation starts with (the packet gives the headers).
+_PACKET_OUT_MD = F.storage_mask("regs") | F.storage_mask("metadata") | F.storage_mask("pkt_mark")
 
 
 def _with_in_port(key: int, port: int) -> int:
@@ -369,10 +374,33 @@ class Backer:
         self.revalidate()
         self.dpif.receive(odp_port, frames)
 
-    def execute(self, bridge: DpBridge, frame: bytes, actions: list[odp.Action], in_port: int) -> None:
-        """Execute datapath ``actions`` on ``frame`` (a packet-out); ``in_port`` is the datapath input port."""
+    def packet_out(self, bridge: str, packet: bytes, metadata: int, actions: Any) -> None:
+        """An OpenFlow packet-out: ``packet`` through the OpenFlow ``actions``, with the packet-out's pipeline
+        fields (``metadata``: in_port and, in OpenFlow 1.5, registers, metadata...), translated with side effects
+        and executed in the datapath (outputs, packet-ins and recirculations as for any packet)."""
+        br = self.bridges.get(bridge)
+        if br is None:
+            return
+        self.revalidate()
+        in_port = F.storage_get(metadata, "in_port")
+        key = extract(packet, in_port) | (metadata & _PACKET_OUT_MD)
+        self.count("xlate_actions")
+        try:
+            res = translate(br.xbridge, key, packet=packet, side_effects=True, actions=list(actions))
+        except Exception:
+            log.exception("%s: translating a packet-out failed", bridge)
+            return
+        # Open vSwitch counts a packet-out in the groups it goes through, not in the rules output to TABLE reaches.
+        for _, gid, buckets in _XEntry.of(br, res).groups:
+            self._account_group(br, gid, buckets, 1, len(packet))
+        port = br.ports.get(in_port)
+        odp_in = port.odp_port if port is not None and port.odp_port is not None else 0
+        self.execute(res.actions, packet, odp_in)
+
+    def execute(self, actions: list[odp.Action], frame: bytes, odp_in_port: int) -> None:
+        """Execute datapath ``actions`` on ``frame``, as received on datapath port ``odp_in_port``."""
         self.count("dpif_execute")
-        self.dpif.execute(frame, actions, PacketMetadata(in_port=in_port))
+        self.dpif.execute(frame, actions, PacketMetadata(in_port=odp_in_port))
 
     def _upcall(self, batch: list[tuple[bytes, int]]) -> list[tuple[int, int | None, list[odp.Action]] | None]:
         self.revalidate()

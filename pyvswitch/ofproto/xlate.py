@@ -432,6 +432,9 @@ class _Ctx:
         #: The bridge translation began in: Open vSwitch's trace names only its hidden miss rule "No match".
         self.origin = bridge
         self.dont_send = dont_send
+        #: Translating a packet-out's actions: controller actions say ``packet_out``, output to TABLE looks up
+        #: table 0.
+        self.packet_out = False
         #: Freezing (a select group waiting for dp_hash): the actions still to run after the recirculation.
         self.freezing = False
         self.frozen_actions: list[A.Action] = []
@@ -640,6 +643,8 @@ class _Ctx:
             r = self.rule
             miss = r is not None and r.priority == 0 and not r.match.mask
             self.controller("explicit_miss" if miss else "action", max_len or 0xFFFF, 0, b"")
+        elif port == OFPP_TABLE and self.packet_out:
+            self.lookup_and_run(0)
         elif port in (OFPP_NONE, OFPP_TABLE):
             return
         elif port == OFPP_LOCAL or port < OFPP_MAX:
@@ -704,6 +709,8 @@ class _Ctx:
 
     def controller(self, reason: str, max_len: int, controller_id: int, userdata: bytes) -> None:
         self.commit()
+        if reason == "action" and self.packet_out and self.rule is None:
+            reason = "packet_out"
         cookie = self.cookie
         explicit = reason == "explicit_miss"
         of_reason = "action" if explicit else "no_match" if reason == "implicit_miss" else reason
@@ -1761,7 +1768,7 @@ def _rule_text(rule: Rule) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, side_effects: bool,
               trace: Trace | None = None, now: float | None = None,
-              dont_send: bool | None = None) -> XlateResult:
+              dont_send: bool | None = None, actions: Sequence[A.Action] | None = None) -> XlateResult:
     """Translate the packet with flow key ``key`` through ``bridge``: see the module documentation.
 
     ``packet`` (the packet's bytes) is not needed by the supported actions and is accepted for the callers
@@ -1773,7 +1780,10 @@ def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, sid
     A key with a non-zero ``recirc_id`` resumes the state frozen under that id in ``bridge.recirc`` (in the
     bridge it names, found with ``bridge.bridges``): its pipeline fields (in_port, metadata, registers) replace
     the key's, and translation goes on in its table (or with its actions).  An unknown id fails the translation
-    (``No recirculation context``)."""
+    (``No recirculation context``).
+
+    ``actions`` translates a packet-out: those actions instead of the tables (an output to ``TABLE`` looks up
+    table 0; a controller action outside a rule reports reason ``packet_out``)."""
     del packet
     if dont_send is None:
         dont_send = trace is not None and not side_effects
@@ -1798,6 +1808,10 @@ def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, sid
             raise _Abort
         if state is not None:
             ctx.resume(state)
+        elif actions is not None:
+            ctx.packet_out = True
+            ctx.cookie = 0xFFFF_FFFF_FFFF_FFFF    # No rule: packet-ins say so with an all-ones cookie.
+            ctx.do_actions(actions)
         else:
             ctx.lookup_and_run(0, honor_miss=True)
         if not ctx.freezing:

@@ -79,6 +79,10 @@ class DatapathWiring:
             cs = self.connset(name)
             return cs is not None and any(c.version < 4 and c.controller_id == 0 for c in cs.conns)
         dpb.miss_probe = miss_wanted
+        cs = self.connset(name)
+        if cs is not None:
+            cs.execute_packet_out = lambda ofproto, po, conn: backer.packet_out(name, po.packet, po.metadata.value,
+                                                                                po.actions)
 
         def rx(bridge: Bridge, iface: Iface, frame: bytes) -> None:
             if iface.odp_port >= 0:

@@ -19,7 +19,6 @@ from pyvswitch.openflow.connmgr import ConnManager
 from pyvswitch.openflow.handler import ConnSet
 
 from .bridge import Bridge, Switch
-from .packet_out import execute_packet_out
 
 log = logging.getLogger("pyvswitch.vswitchd")
 
@@ -56,7 +55,6 @@ class OpenFlowWiring:
 
     def _added(self, br: Bridge) -> None:
         cs = ConnSet(br.ofproto)
-        cs.execute_packet_out = lambda ofproto, po, conn: execute_packet_out(br, cs, ofproto, po)
         br.ofproto.port_stats = lambda port_no: _port_stats(br, port_no)
         self.connsets[br.name] = cs
         mgr = ConnManager(br.name, cs, self.rundir, self.switch.lock, self.loop)
