@@ -46,7 +46,7 @@ from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, R
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
 from pyvswitch.flow.match import Wildcards
-from pyvswitch.ofproto.learn import learn_execute
+from pyvswitch.ofproto.learn import fin_timeout_execute, learn_execute
 from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
 from pyvswitch.ofproto.meter import MeterIdPool
 from pyvswitch.ofproto.normal import PortVlanConfig
@@ -114,13 +114,14 @@ class _XEntry:
     learned: list[tuple[str, int, int, int]]
     groups: list[tuple[str, int, tuple[int, ...]]]
     learns: list[tuple[str, Any, int]]
+    fin_timeouts: list[tuple[Any, Rule]]
 
     @classmethod
     def of(cls, bridge: DpBridge, res: XlateResult) -> _XEntry:
         names = res.learned_in or [bridge.name] * len(res.learned)
         learned = [(b, *entry) for b, entry in zip(names, res.learned)]
         groups = [(res.bridge_name or bridge.name, gid, buckets) for gid, buckets in res.groups_hit]
-        return cls(bridge, list(res.rules_hit), learned, groups, list(res.learns))
+        return cls(bridge, list(res.rules_hit), learned, groups, list(res.learns), list(res.fin_timeouts))
 
 
 class DpBridge:
@@ -553,6 +554,7 @@ class Backer:
                 continue
             fresh = _XEntry.of(entry.bridge, res)
             entry.rules, entry.groups, entry.learns = fresh.rules, fresh.groups, fresh.learns
+            entry.fin_timeouts = fresh.fin_timeouts
             entry.learned = fresh.learned or entry.learned
         for ufid in [u for u in self._xcache if u not in live]:
             del self._xcache[ufid]
@@ -586,6 +588,11 @@ class Backer:
                               now=br.ofproto.clock.now())
             except Exception:
                 log.exception("%s: refreshing a learned flow failed", bname)
+        for action, rule in entry.fin_timeouts:
+            now = entry.bridge.ofproto.clock.now()
+            if fin_timeout_execute(action, rule, d.key, Wildcards(), side_effects=True, now=now,
+                                   tcp_flags=d.tcp_flags):
+                entry.bridge.ofproto.tables.timeouts_changed(rule)
 
     def _account_group(self, br: DpBridge, group_id: int, buckets: tuple[int, ...], packets: int,
                        nbytes: int) -> None:

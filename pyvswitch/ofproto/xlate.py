@@ -368,6 +368,9 @@ class XlateResult:
     #: The ``learn`` actions run: (bridge name, action, the key it saw).  The revalidator runs them again (with
     #: side effects) when it credits the megaflow's statistics, as ``pyvswitch.ofproto.learn`` explains.
     learns: list[tuple[str, A.Learn, int]] = field(default_factory=list)
+    #: The ``fin_timeout`` actions run and their rules: the statistics' TCP flags (a FIN or RST in any packet
+    #: of the megaflow) apply them again.
+    fin_timeouts: list[tuple[A.FinTimeout, Rule]] = field(default_factory=list)
     #: The recirculations the actions ask for, in order (``ofproto/trace`` resumes the conntrack ones).
     recircs: list[Recirculation] = field(default_factory=list)
     #: The bridge the translation ended in (differs from the one given when it resumed a state frozen in
@@ -1279,10 +1282,11 @@ class _Ctx:
 
         changed = fin_timeout_execute(a, self.rule, self.key, self.wc, side_effects=self.side_effects,
                                       now=self.now)
-        hook = getattr(self.bridge.ofproto.tables, "timeouts_changed", None)
-        if changed and self.rule is not None and hook is not None:
-            # The tables' expiry schedule assumes timeouts only grow (see pyvswitch.ofproto.learn).
-            hook(self.rule)
+        if self.rule is not None:
+            self.res.fin_timeouts.append((a, self.rule))
+            if changed:
+                # The tables' expiry schedule assumes timeouts only grow (see pyvswitch.ofproto.learn).
+                self.bridge.ofproto.tables.timeouts_changed(self.rule)
 
     def multipath(self, a: A.Multipath) -> None:
         from pyvswitch.ofproto.multipath import multipath_execute, report_subfield

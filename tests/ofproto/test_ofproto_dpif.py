@@ -334,3 +334,43 @@ def test_controller_packet_in() -> None:
     rig.assert_no_stale()
 
 
+
+
+def test_fin_timeout_from_datapath_statistics() -> None:
+    from pyvswitch.packet.build import tcp4_frame
+
+    rig = Rig()
+    rig.flows("priority=5,tcp,actions=fin_timeout(idle_timeout=7,hard_timeout=9),output:2")
+    syn = tcp4_frame(eth_src=MAC[1], eth_dst=MAC[2], sport=5, dport=80, tcp_flags=0x002)
+    fin = tcp4_frame(eth_src=MAC[1], eth_dst=MAC[2], sport=5, dport=80, tcp_flags=0x011)
+    rig.backer.receive(1, [syn, syn])
+    rig.backer.run()
+    (rule,) = list(rig.ofproto.tables)
+    assert (rule.idle_timeout, rule.hard_timeout) == (0, 0)
+    rig.backer.receive(1, [fin])     # A megaflow hit: only the statistics' TCP flags see the FIN.
+    assert len(rig.backer.dpif.caches) == 1
+    rig.backer.run()
+    assert (rule.idle_timeout, rule.hard_timeout) == (7, 9)
+    rig.clock.advance(10)
+    assert [r.rule for r in rig.ofproto.expire()] == [rule]
+
+
+def test_learned_flows_follow_traffic() -> None:
+    rig = Rig()
+    # A learned flow's hard timeout restarts each time the learn action runs again, as in Open vSwitch (which sets
+    # the rule's "modified" time; its idle timeout follows the learned flow's own traffic).
+    rig.flows("table=0,priority=5,actions=learn(table=1,hard_timeout=10,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],"
+              "output:NXM_OF_IN_PORT[]),output:2")
+    rig.send(1, src=1, dst=2)
+    learned = [r for r in rig.ofproto.tables if r.table_id == 1]
+    assert len(learned) == 1 and learned[0].hard_timeout == 10
+    for _ in range(3):
+        rig.clock.advance(6)
+        rig.send(1, src=1, dst=2)      # Megaflow hits: the learned flow stays only if statistics refresh it.
+        rig.backer.run()
+        rig.ofproto.expire()
+    assert [r for r in rig.ofproto.tables if r.table_id == 1] == learned
+    rig.clock.advance(11)
+    rig.backer.run()
+    rig.ofproto.expire()
+    assert [r for r in rig.ofproto.tables if r.table_id == 1] == []
