@@ -391,7 +391,10 @@ class Backer:
         except Exception:
             log.exception("%s: translating a packet-out failed", bridge)
             return
-        # Open vSwitch counts a packet-out in the groups it goes through, not in the rules output to TABLE reaches.
+        # Open vSwitch counts a packet-out in the rules output to TABLE reaches and in the groups it goes through.
+        now = br.ofproto.clock.now()
+        for rule in res.rules_hit:
+            rule.record_hit(1, len(packet), now)
         for _, gid, buckets in _XEntry.of(br, res).groups:
             self._account_group(br, gid, buckets, 1, len(packet))
         port = br.ports.get(in_port)

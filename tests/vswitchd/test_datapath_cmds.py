@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from pyvswitch.netdev.netdev_dummy import read_pcap
+from pyvswitch.packet import build
 
 from .conftest import Switchd
 from .test_openflow_wire import Reference
@@ -216,8 +217,8 @@ def test_packet_out_through_the_pipeline(both: Both) -> None:
     their rules), NORMAL learns and floods, groups and header changes apply; the ports transmit the same frames."""
     b = both
     _setup(b)
-    frame = ("505400000002505400000001080045000032000000004011668f0a0000010a000002"
-             "000100500014f6cf000102030405060708090a0b")
+    frame = build.udp4_frame(eth_src="50:54:00:00:00:01", eth_dst="50:54:00:00:00:02", sport=1, dport=80,
+                             payload=bytes(range(12))).hex()
     try:
         b.ofctl("add-flow", "BR0", "priority=10,in_port=1,udp,actions=mod_tp_dst:99,output:3")
         b.ofctl("-O", "OpenFlow13", "add-group", "BR0", "group_id=7,type=all,bucket=output:2,bucket=output:3")
@@ -229,7 +230,7 @@ def test_packet_out_through_the_pipeline(both: Both) -> None:
             tx = _tx(b, port)
             assert tx["pyvs"] == tx["ovs"], port
         b.same("fdb/show", "br0", norm=_ages)
-        # Packet-outs count in the groups they go through, not in the rules output to TABLE reaches.
+        # Packet-outs count in the rules output to TABLE reaches and in the groups they go through.
         for cmd in (["dump-flows", "udp"], ["-O", "OpenFlow13", "dump-group-stats"]):
             got = []
             for name in ("ovs", "pyvs"):
