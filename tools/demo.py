@@ -140,6 +140,17 @@ def openflow_demo() -> int:
         run("pyvs-ofctl", "-O", "OpenFlow13", "add-flow", "br0", "priority=10,in_port=1,actions=meter:1,output:2")
         run("pyvs-ofctl", "-O", "OpenFlow13", "add-flow", "br0", "priority=10,arp,actions=group:1")
         run("pyvs-ofctl", "-O", "OpenFlow13", "add-flow", "br0", "priority=5,actions=group:99")
+        print("\n== Packets through the datapath (dummy ports): upcalls, megaflows, statistics")
+        pkt = ("in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),"
+               "ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,tos=0,ttl=64,frag=no),udp(src={},dst=53)")
+        run("pyvs-appctl", "netdev-dummy/receive", "p1", *(pkt.format(port) for port in (1000, 1001, 1002)))
+        run("pyvs-appctl", "netdev-dummy/receive", "p2",
+            "in_port(2),eth(src=50:54:00:00:00:02,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),"
+            "arp(sip=10.0.0.2,tip=10.0.0.1,op=1,sha=50:54:00:00:00:02,tha=00:00:00:00:00:00)")
+        run("pyvs-appctl", "revalidator/wait")
+        run("pyvs-appctl", "dpctl/dump-flows")
+        run("pyvs-appctl", "dpif/show")
+        run("pyvs-appctl", "ofproto/trace", "br0", "in_port=1,udp,nw_dst=10.0.0.2,tp_dst=53")
         run("pyvs-ofctl", "-O", "OpenFlow13", "dump-flows", "br0")
         run("pyvs-ofctl", "-O", "OpenFlow13", "dump-groups", "br0")
         run("pyvs-ofctl", "-O", "OpenFlow13", "dump-meters", "br0")
