@@ -36,7 +36,7 @@ Prefix tracking
 ---------------
 Staged lookup cannot help within a field: a table with ``ip,nw_dst=10.0.0.0/8`` would still pin all of ``nw_dst``
 for a packet to 192.168.0.1, although its first bit already rules the subtable out.  For each *prefix field*
-(``nw_src``, ``nw_dst``, ``ipv6_src``, ``ipv6_dst`` by default) the classifier keeps a trie (``trie.py``) of the
+(``nw_dst`` and ``nw_src`` by default, as in Open vSwitch; any maskable field can be one) the classifier keeps a trie (``trie.py``) of the
 prefixes of all rules whose mask on the field is a CIDR prefix.  Before probing the stage that holds such a field,
 a subtable whose mask has prefix length ``L`` there asks the trie (looked up once per classifier lookup, on first
 need) whether any rule prefix of length ``L`` matches the packet's address.  If none does, the subtable cannot
@@ -44,6 +44,11 @@ match; it is skipped and only the leading address bits that the trie walk examin
 vSwitch, the trie result is used only when it pins no more bits than the subtable would pin itself (``L``), or when
 those bits are pinned already; otherwise the ordinary probe goes on, since the trie is shared by the whole table and
 its walk may go deeper than this subtable's prefix.
+
+Transport ports get the same treatment in the last stage (Open vSwitch's per-subtable ports trie): when a
+subtable's final probe misses and no rule of it has the packet's ports (``tp_src`` and ``tp_dst`` as one 32-bit
+word, under the subtable's mask), only the port bits the subtable's port trie examined are un-wildcarded, so a
+table with ``tcp,tp_dst=22`` gives a packet to port 80 the megaflow ``tp_dst=0x40/0xffc0``.
 
 Ties and determinism
 --------------------
@@ -149,7 +154,21 @@ def _stage_masks() -> tuple[int, ...]:
 STAGE_MASKS: tuple[int, ...] = _stage_masks()
 """The key bits of each stage, in ``STAGES`` order."""
 
-DEFAULT_PREFIX_FIELDS = ("nw_src", "nw_dst", "ipv6_src", "ipv6_dst")
+_TP_SRC_OFS = F.STORAGE["tp_src"][0]
+_TP_DST_OFS = F.STORAGE["tp_dst"][0]
+_PORT_PREFIX_KEY_MASKS = [0] * 33
+for _n in range(1, 33):
+    _pm = ((1 << _n) - 1) << (32 - _n)
+    _PORT_PREFIX_KEY_MASKS[_n] = ((_pm >> 16) << _TP_SRC_OFS) | ((_pm & 0xFFFF) << _TP_DST_OFS)
+
+
+def _ports32(key: int) -> int:
+    """The transport ports of a key (or mask) as Open vSwitch's 32-bit word: tp_src in the high half."""
+    return (((key >> _TP_SRC_OFS) & 0xFFFF) << 16) | ((key >> _TP_DST_OFS) & 0xFFFF)
+
+
+DEFAULT_PREFIX_FIELDS = ("nw_dst", "nw_src")
+"""Open vSwitch's default prefix fields (a Flow_Table row's ``prefixes`` column, when empty): IPv4 only."""
 
 MIN_PRIORITY = -(1 << 62)
 """Priorities must be greater than this (OpenFlow's are 0..65535)."""
@@ -187,7 +206,8 @@ class _Subtable:
     ``max_pri``.  ``_pri`` counts rules per priority and ``_heap`` holds negated priorities (lazily cleaned) so
     that ``max_pri`` is cheap to maintain under removals."""
 
-    __slots__ = ("_heap", "_pri", "mask", "max_pri", "n_rules", "stages", "table", "tie_serial", "trie_plens")
+    __slots__ = ("_heap", "_pri", "mask", "max_pri", "n_rules", "ports", "ports_plen", "ports_trie", "stages",
+                 "table", "tie_serial", "trie_plens")
 
     def __init__(self, mask: int, trie_plens: tuple[tuple, ...]) -> None:
         self.mask = mask
@@ -213,6 +233,19 @@ class _Subtable:
             index: dict = self.table if j == len(stage_masks) - 1 else {}
             stages.append((cm, index, checks))
         self.stages: tuple[tuple[int, dict, tuple[tuple, ...] | None], ...] = tuple(stages)
+        # Port prefix tracking (Open vSwitch's per-subtable ports trie): the rules' transport ports, as one 32-bit
+        # word tp_src:tp_dst cut to the length up to the mask's last 1 bit.  ``ports`` is what a lookup needs when
+        # the final stage misses: (final index, the bits of the stages before it, trie lookup, prefix length, the
+        # 32-bit port mask).
+        pm32 = _ports32(mask)
+        self.ports_trie: PrefixTrie | None = None
+        self.ports_plen = 0
+        self.ports: tuple[dict, int, Any, int, int] | None = None
+        if pm32:
+            self.ports_plen = 32 - ((pm32 & -pm32).bit_length() - 1)
+            self.ports_trie = PrefixTrie(32)
+            prev = stage_masks[-2] if len(stage_masks) > 1 else 0
+            self.ports = (self.table, prev, self.ports_trie.lookup, self.ports_plen, pm32)
         self.max_pri = MIN_PRIORITY
         self.tie_serial = 0
         self.n_rules = 0
@@ -256,6 +289,17 @@ class _Subtable:
             return False
         self.max_pri, self.tie_serial = top, ts
         return True
+
+
+def _port_miss(key: int, cm: int, ports: tuple[dict, int, Any, int, int]) -> int:
+    """The wildcards of a miss in a subtable's final stage, which holds transport ports: when the packet's ports
+    match no rule's ports, only the port bits the ports trie examined (and the earlier stages) decide the miss,
+    as in Open vSwitch; otherwise (another final-stage field made the difference) the whole mask."""
+    _, prev, trie_lookup, plen, pm32 = ports
+    hits, nbits = trie_lookup(_ports32(key) & pm32)     # the packet's ports under the subtable's mask
+    if (hits >> plen) & 1:
+        return cm
+    return prev | (cm & _PORT_PREFIX_KEY_MASKS[nbits])
 
 
 class Classifier:
@@ -356,6 +400,8 @@ class Classifier:
         for ti, plen, *_ in st.trie_plens:
             ofs, width, _ = self._trie_fields[ti]
             self._tries[ti].remove((value >> (ofs + width - plen)) & ((1 << plen) - 1), plen)
+        if st.ports_trie is not None:
+            st.ports_trie.remove(_ports32(value) >> (32 - st.ports_plen), st.ports_plen)
         if e.conj:
             self._n_soft -= 1
         if st.remove_priority(e.priority):
@@ -387,6 +433,8 @@ class Classifier:
         for ti, plen, *_ in st.trie_plens:
             ofs, width, _ = self._trie_fields[ti]
             self._tries[ti].insert((value >> (ofs + width - plen)) & ((1 << plen) - 1), plen)
+        if st.ports_trie is not None:
+            st.ports_trie.insert(_ports32(value) >> (32 - st.ports_plen), st.ports_plen)
         if e.conj:
             self._n_soft += 1
         self._entries[id(e.rule)] = e
@@ -411,7 +459,7 @@ class Classifier:
 
     def _sort(self) -> None:
         self._order.sort(key=lambda st: (-st.max_pri, st.tie_serial))
-        self._plan = tuple((st.max_pri, st.tie_serial, st.stages) for st in self._order)
+        self._plan = tuple((st.max_pri, st.tie_serial, st.stages, st.ports) for st in self._order)
         self._dirty = False
 
     # -- lookup --------------------------------------------------------------------------------------------------
@@ -434,7 +482,7 @@ class Classifier:
         bs = 0
         wm = 0
         tctx: list | None = None
-        for mp, ts, stages in self._plan:
+        for mp, ts, stages, ports in self._plan:
             if mp <= bp:
                 if mp < bp:
                     break
@@ -462,7 +510,10 @@ class Classifier:
                         break
                 b = index.get(key & cm)
                 if b is None:
-                    wm |= cm
+                    if ports is not None and index is ports[0]:
+                        wm |= _port_miss(key, cm, ports)
+                    else:
+                        wm |= cm
                     break
             else:
                 wm |= cm
@@ -486,7 +537,7 @@ class Classifier:
         soft: list[_Entry] = []
         wm = 0
         tctx: list | None = None
-        for mp, ts, stages in self._plan:
+        for mp, ts, stages, ports in self._plan:
             if mp <= hp:
                 if mp < hp:
                     break
@@ -514,7 +565,10 @@ class Classifier:
                         break
                 b = index.get(key & cm)
                 if b is None:
-                    wm |= cm
+                    if ports is not None and index is ports[0]:
+                        wm |= _port_miss(key, cm, ports)
+                    else:
+                        wm |= cm
                     break
             else:
                 wm |= cm

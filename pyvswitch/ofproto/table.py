@@ -91,6 +91,8 @@ class TableConfig:
     flow_limit: int | None = None
     evict: bool = False
     readonly: bool = False
+    #: The classifier's prefix fields (the ``prefixes`` column); None: the classifier's default.
+    prefixes: tuple[str, ...] | None = None
 
 
 class Table:
@@ -263,8 +265,13 @@ class FlowTables:
             if not 0 <= table_id < self.n_tables:
                 raise ValueError(f"no table {table_id}")
             config = self._configs.setdefault(table_id, TableConfig())
-            t = self._tables[table_id] = Table(table_id, self._new_classifier(), config)
+            t = self._tables[table_id] = Table(table_id, self._classifier_for(config), config)
         return t
+
+    def _classifier_for(self, config: TableConfig) -> Any:
+        if config.prefixes is None or self._new_classifier is not Classifier:
+            return self._new_classifier()
+        return Classifier(config.prefixes)
 
     def tables(self) -> list[Table]:
         """The tables that exist (have held a rule or been configured), in id order."""
@@ -276,12 +283,21 @@ class FlowTables:
         return self.table(table_id).config
 
     def configure(self, table_id: int, **settings: Any) -> TableConfig:
-        """Change some settings of ``table_id`` (``name``, ``flow_limit``, ``evict``, ``readonly``)."""
+        """Change some settings of ``table_id`` (``name``, ``flow_limit``, ``evict``, ``readonly``,
+        ``prefixes``).  New prefix fields rebuild the table's classifier with the same rules."""
         cfg = self.config(table_id)
+        old_prefixes = cfg.prefixes
         for k, v in settings.items():
             if not hasattr(cfg, k):
                 raise TypeError(f"no table setting {k!r}")
             setattr(cfg, k, v)
+        t = self._tables.get(table_id)
+        if t is not None and cfg.prefixes != old_prefixes:
+            rules = list(t.classifier)
+            t.classifier = self._classifier_for(cfg)
+            for rule in rules:
+                t.classifier.insert(rule)
+            self.version += 1
         return cfg
 
     def __len__(self) -> int:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyvswitch.db.client import ConnectionClosed, Idl, RpcError, TransactionError
+from pyvswitch.flow import fields as F
 from pyvswitch.flow.values import OFPP_LOCAL, OFPP_MAX  # OFPP_MAX: the first number no port may have
 from pyvswitch.netdev import Netdev, NetdevError, registered_types
 from pyvswitch.netdev import create as netdev_create
@@ -93,8 +94,8 @@ class BridgeSpec:
     controllers: tuple[ControllerSpec, ...] = ()
     fail_mode: str | None = None            # "standalone" (the default when unset) or "secure"
     protocols: tuple[str, ...] = ()         # allowed OpenFlow versions ("OpenFlow13"...); empty: 1.0 to 1.5
-    #: Flow_Table rows: (table id, name, flow_limit, overflow_policy is "evict").
-    flow_tables: tuple[tuple[int, str | None, int | None, bool], ...] = ()
+    #: Flow_Table rows: (table id, name, flow_limit, overflow_policy is "evict", prefix fields or None).
+    flow_tables: tuple[tuple[int, str | None, int | None, bool, tuple[str, ...] | None], ...] = ()
     flood_vlans: tuple[int, ...] = ()
     #: other_config keys the datapath reads: mac-aging-time, mac-table-size, forward-bpdu.
     other_config: tuple[tuple[str, str], ...] = ()
@@ -166,13 +167,41 @@ def _pick(config: dict[str, str], keys: tuple[str, ...]) -> tuple[tuple[str, str
     return tuple(sorted((k, v) for k, v in config.items() if k in keys))
 
 
-def _flow_tables(br: Any, rows: dict[str, Any]) -> tuple[tuple[int, str | None, int | None, bool], ...]:
+_TableRow = tuple[int, str | None, int | None, bool, tuple[str, ...] | None]
+
+
+def _flow_tables(br: Any, rows: dict[str, Any]) -> tuple[_TableRow, ...]:
     out = []
     for table_id, uuid in sorted(br["flow_tables"].items()):
         ft = rows.get(uuid)
         if ft is not None and 0 <= table_id < 254:
-            out.append((table_id, ft["name"], ft["flow_limit"], ft["overflow_policy"] == "evict"))
+            out.append((table_id, ft["name"], ft["flow_limit"], ft["overflow_policy"] == "evict",
+                        _prefixes(ft["prefixes"])))
     return tuple(out)
+
+
+def _prefixes(names: Any) -> tuple[str, ...] | None:
+    """A Flow_Table ``prefixes`` column as classifier prefix fields: empty is the default (None), ``none`` is no
+    prefix tracking; at most 3 fields that have a CIDR form (IPv4/IPv6 addresses), as Open vSwitch allows."""
+    names = sorted(names)
+    if not names:
+        return None
+    if names == ["none"]:
+        return ()
+    out: list[str] = []
+    for n in names:
+        f = F.BY_NAME.get(n)
+        if f is None or f.name not in _PREFIX_FIELDS or f.name in out:
+            log.warning("Flow_Table prefixes: %s is not a prefix field (ip_src, ip_dst, ipv6_src, ipv6_dst); "
+                        "ignored", n)
+            continue
+        out.append(f.name)
+    if len(out) > 3:
+        log.warning("Flow_Table prefixes: at most 3 fields; %s ignored", ", ".join(out[3:]))
+    return tuple(out[:3])
+
+
+_PREFIX_FIELDS = {"nw_src", "nw_dst", "ipv6_src", "ipv6_dst"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -205,22 +234,23 @@ class Bridge:
     controllers: tuple[ControllerSpec, ...] | None = None
     fail_mode: str | None = None
     protocols: tuple[str, ...] = ()
-    flow_tables: tuple[tuple[int, str | None, int | None, bool], ...] = ()
+    flow_tables: tuple[tuple[int, str | None, int | None, bool, tuple[str, ...] | None], ...] = ()
     flood_vlans: tuple[int, ...] = ()
     other_config: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         self.ofproto = OFProto(self.name)
 
-    def configure_tables(self, rows: tuple[tuple[int, str | None, int | None, bool], ...]) -> None:
-        """Apply the bridge's Flow_Table rows (name, flow_limit, overflow_policy); a table whose row went away
-        gets the defaults back."""
+    def configure_tables(self, rows: tuple[tuple[int, str | None, int | None, bool, tuple[str, ...] | None],
+                                           ...]) -> None:
+        """Apply the bridge's Flow_Table rows (name, flow_limit, overflow_policy, prefixes); a table whose row went
+        away gets the defaults back."""
         wanted = {r[0]: r for r in rows}
         for table_id, *_ in self.flow_tables:
             if table_id not in wanted:
-                self.ofproto.tables.configure(table_id, name=None, flow_limit=None, evict=False)
-        for table_id, name, limit, evict in rows:
-            self.ofproto.tables.configure(table_id, name=name, flow_limit=limit, evict=evict)
+                self.ofproto.tables.configure(table_id, name=None, flow_limit=None, evict=False, prefixes=None)
+        for table_id, name, limit, evict, prefixes in rows:
+            self.ofproto.tables.configure(table_id, name=name, flow_limit=limit, evict=evict, prefixes=prefixes)
         self.flow_tables = rows
 
     def sync_ofproto(self) -> None:
@@ -556,7 +586,7 @@ MONITORED: dict[str, list[str] | None] = {
     "Open_vSwitch": ["bridges", "next_cfg", "cur_cfg", "other_config", "datapath_types", "iface_types"],
     "Bridge": ["name", "ports", "datapath_type", "other_config", "datapath_id", "controller", "fail_mode",
                "protocols", "flow_tables", "flood_vlans"],
-    "Flow_Table": ["name", "flow_limit", "overflow_policy"],
+    "Flow_Table": ["name", "flow_limit", "overflow_policy", "prefixes"],
     "Controller": ["target", "connection_mode", "max_backoff", "inactivity_probe", "enable_async_messages",
                    "is_connected", "role", "status"],
     "Port": ["name", "interfaces", "tag", "trunks", "vlan_mode", "other_config"],

@@ -11,11 +11,6 @@ NXM ``load``, a group's ``mod_nw_dst`` in OpenFlow 1.5 a ``set_field``).
 Every trace must equal Open vSwitch's text, with one normalization: the ``recirc_id=N`` inside a controller
 action's userspace cookie (a number the switch allocates per translation) is replaced by ``recirc_id=X`` on
 both sides.
-
-One known difference, not translation's: Open vSwitch's classifier tracks L4 port prefixes (a ``ports`` trie in
-the L4 stage), so a lookup that only has to rule out ``tp_dst=22`` pins ``tp_dst=0x40/0xffc0``; the classifier
-here (``pyvswitch.classifier``) pins the whole port.  For those cases (``KNOWN_WIDER``) everything but the
-``Megaflow:`` line must be equal, and ours must be the same megaflow with the port exact.
 """
 
 from __future__ import annotations
@@ -95,8 +90,6 @@ def _lines(text: str, prefix: str) -> str:
     return next(line for line in text.splitlines() if line.startswith(prefix))
 
 
-KNOWN_WIDER = {("megaflow_l4", 0): ("Megaflow: recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_dst=0x40/0xffc0",
-                                    "Megaflow: recirc_id=0,eth,tcp,in_port=1,nw_frag=no,tp_dst=80")}
 
 ALL = [(c, i) for c in CASES["cases"] if not c["name"].startswith("learn") for i in range(len(c["traces"]))]
 LEARN = [c for c in CASES["cases"] if c["name"].startswith("learn")]
@@ -109,11 +102,6 @@ def test_trace_against_ovs(case: dict[str, Any], i: int) -> None:
     bridge = make_bridge(case["flows"], case["versions"], case["groups"])
     ours = _norm(run_trace(bridge, t["flow"]))
     theirs = _norm(t["output"])
-    if (case["name"], i) in KNOWN_WIDER:
-        mf = _lines(theirs, "Megaflow:")
-        assert _lines(ours, "Megaflow:") == KNOWN_WIDER[case["name"], i][1]
-        assert mf == KNOWN_WIDER[case["name"], i][0]
-        theirs = theirs.replace(mf, _lines(ours, "Megaflow:"))
     assert _lines(ours, "Datapath actions:") == _lines(theirs, "Datapath actions:")
     assert _lines(ours, "Megaflow:") == _lines(theirs, "Megaflow:")
     assert ours == theirs

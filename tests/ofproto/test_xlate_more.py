@@ -122,10 +122,6 @@ def _key(flow: str) -> int:
 
 TRACES = [(c, i) for c in CASES["cases"] for i in range(len(c["traces"]))]
 
-# The classifier's known difference (see tests/ofproto/test_xlate.py): Open vSwitch's L4 port prefix trie pins
-# only the port bits that rule out tp_dst=80; ours pins the whole port.  Everything else must be equal.
-KNOWN_WIDER = {("conjunction", 1): ("tp_dst=0x0/0xffc0", "tp_dst=22")}
-
 
 @pytest.mark.parametrize(("case", "i"), TRACES, ids=[f"{c['name']}-{i}" for c, i in TRACES])
 def test_trace_against_ovs(case: dict[str, Any], i: int) -> None:
@@ -138,10 +134,6 @@ def test_trace_against_ovs(case: dict[str, Any], i: int) -> None:
             trace_packet(br0, _key(before["flow"]), side_effects=True, now=0.0)
     ours = normalize(trace_packet(br0, _key(t["flow"]), side_effects=case["generate"], now=0.0))
     theirs = normalize(t["output"])
-    if (case["name"], i) in KNOWN_WIDER:
-        narrow, wide = KNOWN_WIDER[case["name"], i]
-        assert narrow in _line(theirs, "Megaflow:") and wide in _line(ours, "Megaflow:")
-        theirs = theirs.replace(_line(theirs, "Megaflow:"), _line(theirs, "Megaflow:").replace(narrow, wide))
     for prefix in ("Datapath actions:", "Megaflow:", "Final flow:"):
         assert _line(ours, prefix) == _line(theirs, prefix)
     assert ours == theirs

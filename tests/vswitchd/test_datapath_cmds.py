@@ -243,3 +243,21 @@ def test_packet_out_through_the_pipeline(both: Both) -> None:
             assert got[0] == got[1], got
     finally:
         b.vsctl("--if-exists", "del-br", "br0")
+
+
+def test_flow_table_prefixes(both: Both) -> None:
+    """Prefix tracking follows the Flow_Table ``prefixes`` column: IPv4 addresses by default, IPv6 on request."""
+    b = both
+    _setup(b)
+    flow = "in_port=1,ipv6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8:2::1"
+    try:
+        b.ofctl("add-flow", "BR0", "priority=20,ipv6,ipv6_dst=2001:db8:1::/48,actions=output:2")
+        b.ofctl("add-flow", "BR0", "priority=1,actions=output:3")
+        assert "ipv6_dst=2001:db8:2::/48," in b.same("ofproto/trace", "br0", flow)
+        b.vsctl("--", "--id=@ft", "create", "flow_table", "prefixes=ipv6_dst,ip_src", "--",
+                "set", "bridge", "br0", "flow_tables:0=@ft")
+        assert "ipv6_dst=2001:db8:2::/47," in b.same("ofproto/trace", "br0", flow)
+        b.vsctl("clear", "bridge", "br0", "flow_tables")
+        assert "ipv6_dst=2001:db8:2::/48," in b.same("ofproto/trace", "br0", flow)
+    finally:
+        b.vsctl("--if-exists", "del-br", "br0")
