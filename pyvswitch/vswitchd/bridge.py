@@ -309,6 +309,10 @@ class Switch:
         self.bridge_reconfigured: list[Callable[[Bridge], None]] = []
         #: Called after every reconfiguration with the applied ``Desired`` (the datapath syncs its ports here).
         self.reconfigured: list[Callable[[Desired], None]] = []
+        #: Called by the bridge thread, without the lock, before it reports a configuration applied: each waits
+        #: until work the hooks handed to other threads is done (the OpenFlow sockets exist, as in Open vSwitch,
+        #: when ``ovs-vsctl`` returns).
+        self.settle: list[Callable[[], None]] = []
         #: Returns the Controller table columns to report for a bridge: {controller uuid: {column: value}}.
         self.controller_status: Callable[[Bridge], dict[str, dict[str, Any]]] = lambda br: {}
         self.coverage: dict[str, int] = {}
@@ -681,6 +685,11 @@ class BridgeRunner:
                     self.n_rows = sum(len(t) for t in idl.replica.tables.values())
                 if stats_due:
                     last_stats = now
+                for wait in self.switch.settle:
+                    try:
+                        wait()
+                    except Exception:
+                        log.exception("waiting for the reconfiguration to settle failed")
                 if want.ovs_uuid is not None:
                     root = self._root_updates(idl, want)
                     if root:

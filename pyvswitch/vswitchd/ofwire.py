@@ -35,6 +35,7 @@ class OpenFlowWiring:
         switch.bridge_removed.append(self._removed)
         switch.bridge_reconfigured.append(self._reconfigured)
         switch.controller_status = self._status
+        switch.settle.append(self._settle)
         # Created in the loop's thread (the daemon builds the wiring in its event loop).
         self._expirer = loop.create_task(self._expire_loop())
 
@@ -52,6 +53,19 @@ class OpenFlowWiring:
                     log.exception("OpenFlow endpoint update failed")
             self._chain = asyncio.ensure_future(run())
         self.loop.call_soon_threadsafe(start)
+
+    def _settle(self, timeout: float = 5.0) -> None:
+        """From another thread: wait until the endpoint work scheduled so far is done."""
+        async def drain() -> None:
+            while True:
+                chain = self._chain
+                if chain is None or chain.done():
+                    return
+                await asyncio.gather(chain, return_exceptions=True)
+        try:
+            asyncio.run_coroutine_threadsafe(drain(), self.loop).result(timeout)
+        except (TimeoutError, RuntimeError):
+            log.warning("OpenFlow endpoints did not settle within %.0f s", timeout)
 
     def _added(self, br: Bridge) -> None:
         cs = ConnSet(br.ofproto)
