@@ -59,7 +59,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
 from pyvswitch.netdev.netdev import Netdev
 
-__all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "dummy_dpif"]
+__all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "datapath_mask", "dummy_dpif"]
 
 MAX_RECIRC_DEPTH = 6
 """Recirculation passes a packet may make (Open vSwitch's userspace datapath allows 6)."""
@@ -71,6 +71,18 @@ SendFn = Callable[[bytes], object]
 
 # The key bits the userspace datapath always matches exactly.
 ALWAYS_EXACT = F.storage_mask("in_port") | F.storage_mask("recirc_id") | F.storage_mask("packet_type")
+_VLAN_TCI_MASK = F.storage_mask("vlan_tci")
+_VLAN_VID_CFI = 0x1FFF << F.STORAGE["vlan_tci"][0]
+
+
+def datapath_mask(mask: int) -> int:
+    """The mask the userspace datapath installs for a megaflow translation asked for: its own exact bits, and the
+    outer VLAN's presence and VID exact when translation did not look at the VLAN at all (Open vSwitch's
+    dpif-netdev does the same: the datapath key format cannot say "any VLAN or none")."""
+    mask |= ALWAYS_EXACT
+    if not mask & _VLAN_TCI_MASK:
+        mask |= _VLAN_VID_CFI
+    return mask
 _TCP_FLAGS_OFS, _TCP_FLAGS_BITS = F.STORAGE["tcp_flags"]
 _TCP_FLAGS_MASK = (1 << 12) - 1
 _DL_TYPE_OFS = F.STORAGE["dl_type"][0]
@@ -218,7 +230,7 @@ class NetdevDpif(Dpif):
 
     def flow_put(self, key: int, mask: int, actions: Sequence[Action], ufid: int | None = None, *,
                  create: bool = True, modify: bool = False, zero_stats: bool = False) -> DpifFlow:
-        mask |= ALWAYS_EXACT
+        mask = datapath_mask(mask)
         mf = self.caches.megaflows
         existing = mf.find(key, mask)
         if existing is None and ufid is not None:
@@ -335,7 +347,7 @@ class NetdevDpif(Dpif):
             key, mask, actions = answer
             actions = tuple(actions)
             if mask is not None:
-                flow = self.caches.install(key, mask | ALWAYS_EXACT, actions, None, now)
+                flow = self.caches.install(key, datapath_mask(mask), actions, None, now)
                 if flow is not None:
                     actions = flow.actions
             execute(frame, actions, ctx, md.copy())

@@ -367,11 +367,13 @@ def format_flow(key: int, mask: int, in_port_name: str | None = None) -> str:
     for tci_slot, tpid_slot in (("vlan_tci", "_vlan_tpid"), ("_vlan2_tci", "_vlan2_tpid")):
         tci_mask = F.storage_get(mask, tci_slot)
         tci = F.storage_get(key, tci_slot)
-        if not tci & 0x1000 or not tci_mask:
+        if not tci & 0x1000 or (not tci_mask and tci_slot == "vlan_tci"):
             break
         tpid = F.storage_get(key, tpid_slot) or 0x8100
         out.append(f"eth_type(0x{tpid:04x})")
-        out.append(_fmt_vlan(tci, tci_mask))
+        if tci_mask:
+            out.append(_fmt_vlan(tci, tci_mask))
+        # An inner tag the flow does not match is still a level of encapsulation (Open vSwitch prints it so).
         out.append("encap(")
         closing += 1
     a = _fmt_attr("eth_type", key, mask)

@@ -187,7 +187,7 @@ _DL_TYPE_NONE = 0x05FF
 _VLAN_CFI = 0x1000
 _FRAG_ANY, _FRAG_LATER = 1, 2
 _MAX_DEPTH = 32   # Nested encap() keys beyond this are refused (as a syntax error).
-_VLAN_LIMIT = 1   # Open_vSwitch other_config:vlan-limit, default 1: only the outer tag of a key is used.
+_VLAN_LIMIT = 1   # Open_vSwitch other_config:vlan-limit's default: only the outer tag of a key is used.
 
 
 class _Syntax(Exception):
@@ -689,9 +689,10 @@ def _l2_5_onward(flow: ComposeFlow, a: dict[str, _Key], all_keys: list[_Key]) ->
                 flow.tcp_flags = a["nd_ext"].value["nd_options_type"]
 
 
-def odp_key_to_flow(text: str) -> ComposeFlow:
+def odp_key_to_flow(text: str, vlan_limit: int = _VLAN_LIMIT) -> ComposeFlow:
     """The flow a datapath flow key describes, checked as Open vSwitch checks it (raises ValueError with its
-    message)."""
+    message).  ``vlan_limit`` is the switch's ``other_config:vlan-limit`` (VLAN headers the key may give; 0: 2)."""
+    vlan_limit = vlan_limit or 2
     keys, _ = _parse_keys(text, 0)
     a = _attrs(keys, keys)
     if "tunnel" in a and "ttl" not in a["tunnel"].value:
@@ -704,7 +705,7 @@ def odp_key_to_flow(text: str) -> ComposeFlow:
         _l2_5_onward(flow, a, keys)
         return flow
     encaps = 0
-    while encaps < _VLAN_LIMIT and flow.dl_type in (0x8100, 0x88A8):
+    while encaps < vlan_limit and flow.dl_type in (0x8100, 0x88A8):
         tci = _vlan_tci(a["vlan"].value) if "vlan" in a else 0
         flow.vlans.append((flow.dl_type, tci))
         flow.dl_type = 0
@@ -773,14 +774,14 @@ def _l4_csum(f: ComposeFlow, l4: bytes, src: bytes, dst: bytes) -> bytes:
     return l4[:off] + c.to_bytes(2, "big") + l4[off + 2:]
 
 
-def flow_compose(f: ComposeFlow) -> bytes:
+def flow_compose(f: ComposeFlow, vlan_limit: int = _VLAN_LIMIT) -> bytes:
     """The frame Open vSwitch's flow_compose builds for a flow (as netdev-dummy/receive calls it): every header
     the flow has with the flow's values (zero for what it leaves out), lengths and checksums computed, and
     :data:`L7_PAYLOAD` where Open vSwitch puts it."""
     if f.dl_type == _DL_TYPE_NONE:
         return f.dl_dst + f.dl_src + struct.pack("!H", 14)
     frame = f.dl_dst + f.dl_src
-    for tpid, tci in f.vlans[:_VLAN_LIMIT]:
+    for tpid, tci in f.vlans[:vlan_limit or 2]:
         if tci & _VLAN_CFI:
             frame += struct.pack("!HH", tpid, tci & ~_VLAN_CFI)
     frame += struct.pack("!H", f.dl_type)
@@ -828,18 +829,19 @@ def _hex_frame(text: str) -> bytes | None:
     return bytes(out) if len(out) >= 14 else None
 
 
-def parse_packet(text: str, ofctl_syntax: bool = False) -> bytes:
+def parse_packet(text: str, ofctl_syntax: bool = False, vlan_limit: int = _VLAN_LIMIT) -> bytes:
     """A frame from the PACKET text of ``netdev-dummy/receive``: hex bytes (white space allowed between them, at
     least an Ethernet header) or a flow key in datapath syntax, composed byte for byte as Open vSwitch 3.1 does.
     Raises ValueError with Open vSwitch's message (``syntax error at REST``, or what is wrong with the key).
 
     With ``ofctl_syntax`` (not in Open vSwitch; for tests that build frames in process), text that is not a
-    datapath key may also be ovs-ofctl match syntax, or hex with a ``0x`` prefix."""
+    datapath key may also be ovs-ofctl match syntax, or hex with a ``0x`` prefix.  ``vlan_limit`` is the
+    switch's ``other_config:vlan-limit`` (Open vSwitch composes only that many VLAN headers; 0 means 2)."""
     frame = _hex_frame(text)
     if frame is not None:
         return frame
     try:
-        return flow_compose(odp_key_to_flow(text))
+        return flow_compose(odp_key_to_flow(text, vlan_limit), vlan_limit)
     except ValueError as e:
         if not ofctl_syntax:
             raise
@@ -853,7 +855,7 @@ def parse_packet(text: str, ofctl_syntax: bool = False) -> bytes:
         raise err from None
     if not match.fields():
         raise err
-    return flow_compose(match_to_flow(match))
+    return flow_compose(match_to_flow(match), vlan_limit)
 
 
 def _val(m: Match, name: str, default: int = 0) -> int:

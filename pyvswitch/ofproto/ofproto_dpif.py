@@ -41,7 +41,7 @@ from typing import Any
 from pyvswitch.dpif import odp
 from pyvswitch.dpif.execute import PacketMetadata
 from pyvswitch.dpif.flow_cache import DEFAULT_FLOW_LIMIT, DEFAULT_MAX_IDLE, flow_ufid
-from pyvswitch.dpif.netdev_dpif import ALWAYS_EXACT, NetdevDpif, dummy_dpif
+from pyvswitch.dpif.netdev_dpif import NetdevDpif, datapath_mask, dummy_dpif
 from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, Revalidator
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
@@ -432,7 +432,7 @@ class Backer:
                 # Datapaths cannot run such actions: executed for this packet, not installed.
                 answers.append((key, None, res.actions))
                 continue
-            m = mask | ALWAYS_EXACT
+            m = datapath_mask(mask)
             self.count("dpif_flow_put")
             self._xcache[flow_ufid(key, m)] = _XEntry.of(br, res)
             for _, gid, buckets in _XEntry.of(br, res).groups:

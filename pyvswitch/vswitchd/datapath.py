@@ -17,7 +17,7 @@ from typing import Any
 
 from pyvswitch.dpif import odp
 from pyvswitch.flow import fields as F
-from pyvswitch.flow.extract import extract
+from pyvswitch.flow.extract import extract, set_vlan_limit
 from pyvswitch.flow.match_text import MatchParseError, parse_match
 from pyvswitch.flow.values import OFPP_LOCAL
 from pyvswitch.ofproto.actions.model import PACKET_IN_REASONS
@@ -104,11 +104,9 @@ class DatapathWiring:
             limit = _int_option(cfg, "flow-limit", 0, 1 << 31)
             idle = _int_option(cfg, "max-idle", 500, 1 << 31)
             backer.set_config(flow_limit=limit, max_idle=None if idle is None else idle / 1000)
+        # other_config:vlan-limit: how many VLAN headers flow extraction parses (Open vSwitch's default 1, 0: all).
         vlan_limit = _int_option(cfg, "vlan-limit", 0, 1 << 16)
-        from pyvswitch.flow import extract
-
-        if hasattr(extract, "set_vlan_limit"):
-            extract.set_vlan_limit(2 if vlan_limit is None or vlan_limit == 0 else min(vlan_limit, 2))
+        set_vlan_limit(1 if vlan_limit is None else vlan_limit)
         by_name = {i.spec.name: i for b in self.switch.bridges.values() for i in b.ifaces.values()}
         for br in self.switch.bridges.values():
             ports = []

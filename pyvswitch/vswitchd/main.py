@@ -29,6 +29,7 @@ from typing import Any
 from pyvswitch import __version__ as _pkg_version
 from pyvswitch.db.server import OvsdbServer
 from pyvswitch.db.storage import FileStorage, StorageError
+from pyvswitch.flow.extract import get_vlan_limit
 from pyvswitch.netdev.netdev_dummy import DummyNetdev, parse_packet
 from pyvswitch.schemas import schema_path
 from pyvswitch.util import daemon, vlog
@@ -261,7 +262,7 @@ class Daemon:
                 i += 2
                 continue
             try:
-                frames.append(parse_packet(args[i], ofctl_syntax=ofctl_syntax))
+                frames.append(parse_packet(args[i], ofctl_syntax=ofctl_syntax, vlan_limit=get_vlan_limit()))
             except ValueError as e:
                 raise CommandError(str(e)) from None
             i += 1

@@ -261,3 +261,27 @@ def test_flow_table_prefixes(both: Both) -> None:
         assert "ipv6_dst=2001:db8:2::/48," in b.same("ofproto/trace", "br0", flow)
     finally:
         b.vsctl("--if-exists", "del-br", "br0")
+
+
+def test_vlan_limit(both: Both) -> None:
+    """other_config:vlan-limit: one VLAN header parsed by default (Open vSwitch's), both with 2 (or 0)."""
+    b = both
+    _setup(b)
+    qinq = ("in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x88a8),vlan(vid=10,pcp=0),"
+            "encap(eth_type(0x8100),vlan(vid={},pcp=0),encap(eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,"
+            "proto=17,tos=0,ttl=64,frag=no),udp(src=1,dst=2)))")
+    try:
+        b.ofctl("add-flow", "BR0", "in_port=1,actions=output:2")
+        # A different inner VLAN each time: Open vSwitch does not reinstall a deleted flow's key at once.
+        for vid, limit in ((20, None), (21, "2"), (22, "0")):
+            if limit is not None:
+                b.vsctl("set", "Open_vSwitch", ".", f"other_config:vlan-limit={limit}")
+            b.same("dpctl/del-flows")
+            b.same("netdev-dummy/receive", "p1", qinq.format(vid))
+            b.same("revalidator/wait")
+            b.same("dpctl/dump-flows", norm=_flows)
+        tx = _tx(b, "p2")
+        assert tx["pyvs"] == tx["ovs"]
+    finally:
+        b.vsctl("remove", "Open_vSwitch", ".", "other_config", "vlan-limit")
+        b.vsctl("--if-exists", "del-br", "br0")
