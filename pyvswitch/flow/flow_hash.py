@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pyvswitch.flow import fields as F
 
-__all__ = ["flow_hash_fields", "flow_hash_symmetric_l3l4", "hash_2words", "hash_add", "hash_add64",
-           "hash_finish", "is_fragment", "jhash_bytes"]
+__all__ = ["flow_hash_fields", "flow_hash_symmetric_l3l4", "hash_2words", "hash_add", "hash_add64", "hash_bytes",
+           "hash_finish", "hash_uint64", "is_fragment", "jhash_bytes"]
 
 _M32 = 0xFFFFFFFF
 ETH_TYPE_IP = 0x0800
@@ -59,7 +59,24 @@ def hash_finish(h: int, final: int) -> int:
 
 
 def hash_2words(x: int, y: int) -> int:
+    """Open vSwitch's ``hash_2words`` (also its ``hash_int(x, basis)``)."""
     return hash_finish(hash_add(hash_add(x, 0), y), 8)
+
+
+def hash_uint64(x: int) -> int:
+    """Open vSwitch's ``hash_uint64``."""
+    return hash_finish(hash_add64(0, x), 8)
+
+
+def hash_bytes(data: bytes, basis: int) -> int:
+    """Open vSwitch's ``hash_bytes``: the Murmur mix over ``data``'s little-endian words, the tail zero-padded."""
+    h = basis
+    n = len(data)
+    for i in range(0, n - n % 4, 4):
+        h = hash_add(h, int.from_bytes(data[i:i + 4], "little"))
+    if n % 4:
+        h = hash_add(h, int.from_bytes(data[n - n % 4:], "little"))
+    return hash_finish(h, n)
 
 
 def _jmix(a: int, b: int, c: int) -> tuple[int, int, int]:

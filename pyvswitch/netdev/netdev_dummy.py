@@ -227,19 +227,24 @@ def _scan_u(bits: int, limit: int | None = None) -> Callable[[str, int], tuple[i
     return scan
 
 
-def _scan_ip4(s: str, i: int) -> tuple[bytes, int]:
+def _scan_octets(s: str, i: int, n: int, sep: str, number: re.Pattern[str], base: int) -> tuple[bytes, int]:
+    """``n`` numbers separated by ``sep`` (each kept to its low byte, as sscanf into a byte does)."""
     out = []
-    for n in range(4):
-        if n:
-            if not s.startswith(".", i):
+    for k in range(n):
+        if k:
+            if not s.startswith(sep, i):
                 raise _Syntax
             i += 1
-        m = _DEC.match(s, i)
+        m = number.match(s, i)
         if not m:
             raise _Syntax
-        out.append(_c_long(m.group(1), int(m.group(2))) & 0xFF)
+        out.append(_c_long(m.group(1), int(m.group(2), base)) & 0xFF)
         i = m.end()
     return bytes(out), i
+
+
+def _scan_ip4(s: str, i: int) -> tuple[bytes, int]:
+    return _scan_octets(s, i, 4, ".", _DEC, 10)
 
 
 def _scan_ip6(s: str, i: int) -> tuple[bytes, int]:
@@ -253,18 +258,7 @@ def _scan_ip6(s: str, i: int) -> tuple[bytes, int]:
 
 
 def _scan_mac(s: str, i: int) -> tuple[bytes, int]:
-    out = []
-    for n in range(6):
-        if n:
-            if not s.startswith(":", i):
-                raise _Syntax
-            i += 1
-        m = _HEXNUM.match(s, i)
-        if not m:
-            raise _Syntax
-        out.append(_c_long(m.group(1), int(m.group(2), 16)) & 0xFF)
-        i = m.end()
-    return bytes(out), i
+    return _scan_octets(s, i, 6, ":", _HEXNUM, 16)
 
 
 def _scan_frag(s: str, i: int) -> tuple[int, int]:

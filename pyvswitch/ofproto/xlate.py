@@ -116,6 +116,7 @@ from typing import Any
 from pyvswitch.dpif import odp
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.fields import Field
+from pyvswitch.flow.flow_hash import hash_2words, hash_bytes, hash_uint64
 from pyvswitch.flow.match import (
     ETH_TYPE_ARP,
     ETH_TYPE_IP,
@@ -1508,7 +1509,7 @@ class _Ctx:
         return self._bucket_dead(b) is None
 
     def _select_by_fields(self, g: Any) -> tuple[int, Any] | None:
-        basis = _hash_uint64(g.props.selection_method_param)
+        basis = hash_uint64(g.props.selection_method_param)
         for name, mask in sorted(g.props.fields, key=lambda fm: _mff_rank(fm[0])):
             f = _G.get(name)
             if f is None:
@@ -1519,7 +1520,7 @@ class _Ctx:
             if not ok:
                 continue
             value = F.get(self.key, f) & mask
-            basis = _hash_bytes(value.to_bytes(f.nbytes, "big"), basis)
+            basis = hash_bytes(value.to_bytes(f.nbytes, "big"), basis)
             self.wc.add((mask & f.value_mask) << f.ofs)
         best = None
         best_score = 0
@@ -1528,7 +1529,7 @@ class _Ctx:
             if not self._bucket_live(b):
                 self.report("detail", f"bucket {bid}: not live")
                 continue
-            score = (_hash_int(bid, basis) & 0xFFFF) * b.weight
+            score = (hash_2words(bid, basis) & 0xFFFF) * b.weight
             if best is None or score >= best_score:
                 best, best_score = (i, b), score
             self.report("detail", f"bucket {bid}: score {score}")
@@ -1580,51 +1581,6 @@ def _cookie_text(cookie: int) -> str:
     from network byte order: 0x77 prints as 0x7700000000000000."""
     swapped = int.from_bytes(cookie.to_bytes(8, "big"), "little")
     return f"{swapped:#x}" if swapped else "0"
-
-
-# Open vSwitch's hash functions (a 32-bit Murmur3 variant), which its select groups' choices depend on.
-_U32 = 0xFFFFFFFF
-
-
-def _rot(x: int, k: int) -> int:
-    return ((x << k) | (x >> (32 - k))) & _U32
-
-
-def _hash_add(h: int, data: int) -> int:
-    if data:
-        data = (data * 0xCC9E2D51) & _U32
-        data = _rot(data, 15)
-        data = (data * 0x1B873593) & _U32
-        h ^= data
-    h = _rot(h, 13)
-    return (h * 5 + 0xE6546B64) & _U32
-
-
-def _hash_finish(h: int, final: int) -> int:
-    h ^= final
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & _U32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & _U32
-    return h ^ (h >> 16)
-
-
-def _hash_int(x: int, basis: int) -> int:
-    return _hash_finish(_hash_add(_hash_add(x & _U32, 0), basis), 8)
-
-
-def _hash_uint64(x: int) -> int:
-    return _hash_finish(_hash_add(_hash_add(0, x & _U32), x >> 32 & _U32), 8)
-
-
-def _hash_bytes(data: bytes, basis: int) -> int:
-    h = basis
-    n = len(data)
-    for i in range(0, n - n % 4, 4):
-        h = _hash_add(h, int.from_bytes(data[i:i + 4], "little"))
-    if n % 4:
-        h = _hash_add(h, int.from_bytes(data[n - n % 4:], "little"))
-    return _hash_finish(h, n)
 
 
 # Open vSwitch hashes a select group's fields in its own field order (meta-flow's), not in the order written.

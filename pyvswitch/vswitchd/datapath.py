@@ -372,13 +372,15 @@ class DatapathCommands:
             _, dpb = self._bridge(args[0])
             return dpb.mac_table.format_fdb_show(port_label=_port_label)
 
+    def _fdb_targets(self, args: list[str]) -> list[Any]:
+        """The bridge named in ``args``, or every bridge."""
+        if args:
+            return [self._bridge(args[0])[1]]
+        return [b for backer in self.w.backers.values() for b in backer.bridges.values()]
+
     def fdb_flush(self, args: list[str]) -> str:
         with self.switch.lock:
-            if args:
-                targets = [self._bridge(args[0])[1]]
-            else:
-                targets = [b for backer in self.w.backers.values() for b in backer.bridges.values()]
-            for dpb in targets:
+            for dpb in self._fdb_targets(args):
                 dpb.mac_table.flush()
         return "table successfully flushed\n"
 
@@ -389,11 +391,7 @@ class DatapathCommands:
 
     def fdb_stats_clear(self, args: list[str]) -> str:
         with self.switch.lock:
-            if args:
-                targets = [self._bridge(args[0])[1]]
-            else:
-                targets = [b for backer in self.w.backers.values() for b in backer.bridges.values()]
-            for dpb in targets:
+            for dpb in self._fdb_targets(args):
                 dpb.mac_table.clear_stats()
         return "statistics successfully cleared\n"
 
