@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import struct
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from pyvswitch.netdev.netdev_dummy import read_pcap
 
 REF = "/work/shared/tools/ovs-reference"
 OUT = Path(__file__).with_name("dump_verbose.json")
@@ -181,18 +182,8 @@ def _dump(*options: str) -> list[str]:
 
 
 def _pcap_frames(path: Path) -> list[bytes]:
-    """The packets of a pcap file (little- or big-endian, any link type)."""
-    data = path.read_bytes() if path.exists() else b""
-    if len(data) < 24:
-        return []
-    endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
-    frames = []
-    ofs = 24
-    while ofs + 16 <= len(data):
-        incl = struct.unpack_from(endian + "I", data, ofs + 8)[0]
-        frames.append(data[ofs + 16:ofs + 16 + incl])
-        ofs += 16 + incl
-    return frames
+    """The packets of a pcap file (none while it does not exist)."""
+    return read_pcap(str(path)) if path.exists() and path.stat().st_size >= 24 else []
 
 
 def _trace_megaflow(packet: str) -> str | None:
