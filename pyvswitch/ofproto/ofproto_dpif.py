@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyvswitch.dpif import odp
@@ -182,6 +182,7 @@ class DpBridge:
         gone = [p for p in self.ports if p not in new or new[p].vlan != self.ports[p].vlan]
         self.ports = new
         self.flood_vlans, self.forward_bpdu = flood_vlans, forward_bpdu
+        self.mac_table.set_flood_vlans(flood_vlans)     # Nothing is learned in a flood VLAN.
         for p in gone:
             self.mac_table.flush_port(p)
         self.port_generation += 1
@@ -216,7 +217,6 @@ class UpcallStats:
     flows_deleted: int = 0
     flows_modified: int = 0
     flows_expired: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Backer:
@@ -301,6 +301,9 @@ class Backer:
                 self.meter_ids.free(pid)
         meters.listeners.remove(self._program_meter)
         br.set_ports([])
+        for other in self.bridges.values():     # Their patch ports may have lost their peer.
+            other.port_generation += 1
+            other.xbridge = other._make_xbridge()
         self._sync_dp_ports()
         self._seen.pop(name, None)
         self.revalidate(force=True)
@@ -407,7 +410,6 @@ class Backer:
         self.dpif.execute(frame, actions, PacketMetadata(in_port=odp_in_port))
 
     def _upcall(self, batch: list[tuple[bytes, int]]) -> list[tuple[int, int | None, list[odp.Action]] | None]:
-        self.revalidate()
         answers: list[tuple[int, int | None, list[odp.Action]] | None] = []
         for frame, key in batch:
             self.stats.upcalls += 1
@@ -425,19 +427,19 @@ class Backer:
                 self.stats.failed += 1
                 answers.append(None)
                 continue
+            # The datapath does not count an upcalled packet: credit it here.
+            entry = _XEntry.of(br, res)
             for rule in res.rules_hit:
                 br.ofproto.tables.record_hit(rule, 1, len(frame))
-            mask = res.wc.mask
+            for _, gid, buckets in entry.groups:
+                self._account_group(br, gid, buckets, 1, len(frame))
             if res.slow_path == "action":
                 # Datapaths cannot run such actions: executed for this packet, not installed.
                 answers.append((key, None, res.actions))
                 continue
-            m = datapath_mask(mask)
             self.count("dpif_flow_put")
-            self._xcache[flow_ufid(key, m)] = _XEntry.of(br, res)
-            for _, gid, buckets in _XEntry.of(br, res).groups:
-                self._account_group(br, gid, buckets, 1, len(frame))
-            answers.append((key, mask, res.actions))
+            self._xcache[flow_ufid(key, datapath_mask(res.wc.mask))] = entry
+            answers.append((key, res.wc.mask, res.actions))
         return answers
 
     def _userspace(self, frame: bytes, action: odp.Userspace, md: PacketMetadata) -> None:
