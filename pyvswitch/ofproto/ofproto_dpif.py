@@ -33,6 +33,7 @@ Thread model: every method is called with the switch lock held (the daemon's rul
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -59,11 +60,13 @@ from pyvswitch.ofproto.xlate import (
     Trace,
     XlateBridge,
     XlateResult,
+    continuation_actions,
     packet_in_from_cookie,
+    thaw_continuation,
     translate,
 )
 
-__all__ = ["REVALIDATE_INTERVAL", "Backer", "DpBridge", "DpPort"]
+__all__ = ["REVALIDATE_INTERVAL", "Backer", "DpBridge", "DpPort", "Paused"]
 
 log = logging.getLogger("pyvswitch.ofproto_dpif")
 
@@ -76,6 +79,8 @@ INITIAL_FLOW_LIMIT = 10_000
 _IN_PORT_OFS, _IN_PORT_BITS = F.STORAGE["in_port"]
 _IN_PORT_M = ((1 << _IN_PORT_BITS) - 1) << _IN_PORT_OFS
 
+
+_RECIRC_ID_RE = re.compile(r"recirc_id=(\d+)")
 
 # A packet-out's pipeline fields that its translation starts with (the packet gives the headers).
 _PACKET_OUT_MD = F.storage_mask("regs") | F.storage_mask("metadata") | F.storage_mask("pkt_mark")
@@ -101,6 +106,18 @@ class DpPort:
     vlan: PortVlanConfig | None = None
     send: Callable[[bytes], object] | None = None
     peer: str | None = None
+
+
+@dataclass
+class Paused:
+    """What a paused translation's packet-in carries for the controller to resume it with (an OpenFlow
+    continuation): the remaining actions as (table, cookie, actions), the action set, whether the packet went
+    through conntrack, and the datapath port it arrived on."""
+
+    actions: list[tuple[int, int, list[Any]]]
+    action_set: list[Any]
+    conntracked: bool
+    odp_port: int
 
 
 @dataclass
@@ -240,8 +257,8 @@ class Backer:
         self.stats = UpcallStats()
         #: Event counters for ``coverage/show``, named as Open vSwitch names them (the daemon shares its dict).
         self.coverage: dict[str, int] = {}
-        #: Receives the packet-ins: ``on_packet_in(bridge name, frame, PacketIn)``.
-        self.on_packet_in: Callable[[str, bytes, PacketIn], None] | None = None
+        #: Receives the packet-ins: ``on_packet_in(bridge name, frame, PacketIn, Paused or None)``.
+        self.on_packet_in: Callable[[str, bytes, PacketIn, Paused | None], None] | None = None
         #: Frozen translation states (recirculations, controller actions) of every bridge on this datapath.
         self.recirc = RecircTable()
         self.last_run = clock()
@@ -404,6 +421,25 @@ class Backer:
         odp_in = port.odp_port if port is not None and port.odp_port is not None else 0
         self.execute(res.actions, packet, odp_in)
 
+    def resume(self, bridge: str, packet: bytes, metadata: int, paused: Paused) -> None:
+        """``NXT_RESUME``: go on with a translation ``controller(pause)`` stopped, for ``packet`` with the
+        packet-in's pipeline fields (``metadata``), and execute the rest in the datapath."""
+        br = self.bridges.get(bridge)
+        if br is None:
+            return
+        self.revalidate()
+        state = thaw_continuation(bridge, metadata, paused.actions, paused.action_set, paused.conntracked)
+        rid = self.recirc.alloc(state)
+        in_port = F.storage_get(metadata, "in_port")
+        key = F.storage_put(extract(packet, in_port) | (metadata & _PACKET_OUT_MD), "recirc_id", rid)
+        self.count("xlate_actions")
+        try:
+            res = translate(br.xbridge, key, packet=packet, side_effects=True)
+        except Exception:
+            log.exception("%s: resuming a paused translation failed", bridge)
+            return
+        self.execute(res.actions, packet, paused.odp_port)
+
     def execute(self, actions: list[odp.Action], frame: bytes, odp_in_port: int) -> None:
         """Execute datapath ``actions`` on ``frame``, as received on datapath port ``odp_in_port``."""
         self.count("dpif_execute")
@@ -450,9 +486,16 @@ class Backer:
         if got is None or self.on_packet_in is None or "dont_send=1" in ud:
             return
         bridge, pin = got
+        paused = None
+        if "continuation=1" in ud:
+            m = _RECIRC_ID_RE.search(ud)
+            state = self.recirc.get(int(m.group(1))) if m else None
+            if state is not None:
+                paused = Paused(continuation_actions(state), list(state.action_set), state.conntracked,
+                                md.in_port)
         self.stats.packet_ins += 1
         try:
-            self.on_packet_in(bridge, frame, pin)
+            self.on_packet_in(bridge, frame, pin, paused)
         except Exception:
             log.exception("%s: sending a packet-in failed", bridge)
 

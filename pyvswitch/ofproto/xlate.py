@@ -158,7 +158,9 @@ __all__ = [
     "TraceNode",
     "XlateBridge",
     "XlateResult",
+    "continuation_actions",
     "packet_in_from_cookie",
+    "thaw_continuation",
     "translate",
 ]
 
@@ -1550,6 +1552,36 @@ class _Unroll(A.Action):
     def fmt(self) -> str:
         # Open vSwitch prints this cookie in decimal (and the "restored state" one byte-swapped, see there).
         return f"unroll_xlate(table={self.table_id}, cookie={self.cookie})"
+
+
+def continuation_actions(state: FrozenState) -> list[tuple[int, int, list[A.Action]]]:
+    """A paused translation's remaining actions as an OpenFlow continuation carries them: (table, cookie,
+    actions) for each rule context they run in."""
+    segments: list[tuple[int, int, list[A.Action]]] = []
+    for a in state.actions:
+        if isinstance(a, _Unroll):
+            segments.append((a.table_id, a.cookie, []))
+        else:
+            if not segments:
+                segments.append((state.rule_table, state.cookie, []))
+            segments[-1][2].append(a)
+    return segments
+
+
+def thaw_continuation(bridge: str, key: int, segments: Sequence[tuple[int, int, Sequence[A.Action]]],
+                      action_set: Sequence[A.Action], conntracked: bool) -> FrozenState:
+    """The frozen state an OpenFlow continuation (``NXT_RESUME``) describes, for ``translate`` to resume
+    (allocate it in the bridge's ``RecircTable`` and translate a key with that ``recirc_id``).  ``key`` gives
+    the pipeline fields (in_port, metadata, registers)."""
+    actions: list[A.Action] = []
+    for table_id, cookie, acts in segments:
+        actions.append(_Unroll(table_id, cookie))
+        actions.extend(acts)
+    table_id, cookie = (segments[0][0], segments[0][1]) if segments else (0, 0)
+    if not actions:
+        actions.append(_Unroll(table_id, cookie))   # Nothing left to do: resuming runs no table either.
+    return FrozenState(bridge, table_id, key & _FROZEN_PIPELINE, tuple(actions), tuple(action_set),
+                       conntracked=conntracked, cookie=cookie, rule_table=table_id)
 
 
 _NO_L3 = (A.Output, A.OutputTrunc, A.Enqueue, A.OutputReg, A.SetVlanVid, A.SetVlanPcp, A.SetEthSrc,

@@ -142,14 +142,16 @@ class _Bundle:
 class ConnSet:
     """A bridge's OpenFlow connections and the handling of their messages.
 
-    ``execute_packet_out(ofproto, packet_out, conn)`` is the datapath's entry for packet-outs (set by the
-    daemon)."""
+    ``execute_packet_out(ofproto, packet_out, conn)`` and ``execute_resume(ofproto, packet_in, conn)`` are the
+    datapath's entries for packet-outs and for resuming paused translations (set by the daemon)."""
 
     def __init__(self, ofproto: OFProto) -> None:
         self.ofproto = ofproto
         self.conns: list[OFConn] = []
         self.master_generation: int | None = None
         self.execute_packet_out: Callable[[OFProto, PK.PacketOut, OFConn], None] | None = None
+        #: Resumes a paused translation (``NXT_RESUME``); returns False for a continuation it did not make.
+        self.execute_resume: Callable[[OFProto, PK.PacketIn, OFConn], bool] | None = None
         self.on_role_change: Callable[[], None] = lambda: None
         self.handlers: dict[str, Callable[[OFConn, M.Msg], None]] = {
             "HELLO": _ignore,
@@ -527,10 +529,13 @@ class ConnSet:
             self.execute_packet_out(self.ofproto, po, conn)
 
     def _resume(self, conn: OFConn, msg: M.Msg) -> None:
-        """A continuation this switch did not make (it makes none before its datapath exists: ``controller(pause)``
-        starts there) is stale, as Open vSwitch answers for another bridge's."""
-        PK.decode_resume(msg)
-        raise OFError("NXR_STALE", "no paused translation to resume")
+        """``NXT_RESUME``: the datapath goes on with a paused translation (``execute_resume``).  A continuation
+        this bridge did not make (another bridge's, or none) is stale, as Open vSwitch answers."""
+        pin = PK.decode_resume(msg)
+        self._check_references([a for _, _, acts in pin.continuation.actions for a in acts]
+                               if pin.continuation is not None else [])
+        if self.execute_resume is None or not self.execute_resume(self.ofproto, pin, conn):
+            raise OFError("NXR_STALE", "the continuation is not this bridge's")
 
     # -- bundles --------------------------------------------------------------------------------------------------
 

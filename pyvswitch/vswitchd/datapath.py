@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from pyvswitch.flow.match_text import MatchParseError, parse_match
 from pyvswitch.flow.values import OFPP_LOCAL
 from pyvswitch.ofproto.actions.model import PACKET_IN_REASONS
 from pyvswitch.ofproto.normal import PortVlanConfig
-from pyvswitch.ofproto.ofproto_dpif import REVALIDATE_INTERVAL, Backer, DpPort
+from pyvswitch.ofproto.ofproto_dpif import REVALIDATE_INTERVAL, Backer, DpPort, Paused
 from pyvswitch.ofproto.xlate import PacketIn
 from pyvswitch.openflow import ofp_packet as PK
 
@@ -83,6 +84,7 @@ class DatapathWiring:
         if cs is not None:
             cs.execute_packet_out = lambda ofproto, po, conn: backer.packet_out(name, po.packet, po.metadata.value,
                                                                                 po.actions)
+            cs.execute_resume = lambda ofproto, pin, conn: self._resume(name, pin)
 
         def rx(bridge: Bridge, iface: Iface, frame: bytes) -> None:
             if iface.odp_port >= 0:
@@ -141,10 +143,15 @@ class DatapathWiring:
 
     # -- packet-ins ------------------------------------------------------------------------------------------
 
-    def _packet_in(self, bridge: str, frame: bytes, pin: PacketIn) -> None:
+    def _packet_in(self, bridge: str, frame: bytes, pin: PacketIn, paused: Paused | None = None) -> None:
         reason = PACKET_IN_REASONS.index(pin.reason) if pin.reason in PACKET_IN_REASONS else PK.OFPR_ACTION
         msg = PK.PacketIn(frame, reason=reason, table_id=pin.table_id, cookie=pin.cookie,
                           metadata=PK.flow_metadata(pin.key), userdata=pin.userdata)
+        br = self.switch.bridges.get(bridge)
+        if paused is not None and br is not None:
+            msg.continuation = PK.Continuation(bridge=uuid.UUID(br.uuid), conntracked=paused.conntracked,
+                                               actions=paused.actions, action_set=paused.action_set,
+                                               odp_port=paused.odp_port)
         cid = pin.controller_id
         miss = "explicit" if pin.explicit_miss else "implicit" if pin.reason == "no_match" else None
 
@@ -153,6 +160,18 @@ class DatapathWiring:
             if cs is not None:
                 cs.send_packet_in(msg, cid, miss)
         self.loop.call_soon_threadsafe(send)
+
+    def _resume(self, bridge: str, pin: PK.PacketIn) -> bool:
+        """``NXT_RESUME`` on ``bridge``'s connections: False (stale) unless the continuation is this bridge's."""
+        c = pin.continuation
+        with self.switch.lock:
+            br = self.switch.bridges.get(bridge)
+            if br is None or c is None or c.bridge is None or str(c.bridge) != br.uuid:
+                return False
+            paused = Paused([(t, ck, list(acts)) for t, ck, acts in c.actions], list(c.action_set),
+                            c.conntracked, c.odp_port)
+            self.backer_of(br).resume(bridge, pin.packet, pin.metadata.value, paused)
+        return True
 
     # -- the periodic pass -----------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ class Rig:
                                 self.sent[p].append))
         self.backer.set_ports("br0", ports)
         self.pins: list[tuple[str, bytes, object]] = []
-        self.backer.on_packet_in = lambda br, frame, pin: self.pins.append((br, frame, pin))
+        self.backer.on_packet_in = lambda br, frame, pin, paused: self.pins.append((br, frame, pin))
 
     @staticmethod
     def name(p: int) -> str:

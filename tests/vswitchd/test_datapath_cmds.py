@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -284,4 +285,39 @@ def test_vlan_limit(both: Both) -> None:
         assert tx["pyvs"] == tx["ovs"]
     finally:
         b.vsctl("remove", "Open_vSwitch", ".", "other_config", "vlan-limit")
+        b.vsctl("--if-exists", "del-br", "br0")
+
+
+def test_pause_and_resume(both: Both) -> None:
+    """controller(pause): an NXT_PACKET_IN2 with a continuation; NXT_RESUME (ovs-ofctl monitor's testing option
+    ``resume`` sends it back at once) runs the rest of the actions, registers and rule context included."""
+    b = both
+    _setup(b)
+    try:
+        b.vsctl("set", "bridge", "br0", "fail-mode=secure")
+        b.ofctl("add-flow", "BR0", "in_port=1,actions=set_field:5->reg0,controller(pause),"
+                "mod_dl_src:00:00:00:00:00:77,resubmit(,1)")
+        b.ofctl("add-flow", "BR0", "table=1,reg0=5,actions=output:2")
+        monitors = {}
+        for name in ("ovs", "pyvs"):
+            target = f"unix:{b.rundir[name]}/br0.mgmt" if name == "pyvs" else "br0"
+            env = b.ref.env if name == "ovs" else dict(os.environ, OVS_RUNDIR=b.rundir[name])
+            monitors[name] = subprocess.Popen(["ovs-ofctl", "monitor", target, "65534", "resume", "-P",
+                                               "nxt_packet_in2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                              text=True, env=env)
+        time.sleep(1.0)
+        before = {n: len(v) for n, v in _tx(b, "p2").items()}
+        b.same("netdev-dummy/receive", "p1", PKT.format(s=1, d=2, sp=7))
+        time.sleep(1.0)
+        out = {}
+        for name, proc in monitors.items():
+            proc.terminate()
+            text = proc.communicate(timeout=10)[0]
+            out[name] = "\n".join(re.sub(r"continuation.bridge=\S+", "X", line) for line in text.splitlines()
+                                  if "|" not in line)
+        assert "NXT_RESUME" in out["ovs"] and out["pyvs"] == out["ovs"], out
+        tx = _tx(b, "p2")
+        assert tx["pyvs"][before["pyvs"]:] == tx["ovs"][before["ovs"]:] and len(tx["ovs"]) == before["ovs"] + 1
+        assert tx["ovs"][-1][6:12] == bytes.fromhex("000000000077")
+    finally:
         b.vsctl("--if-exists", "del-br", "br0")
