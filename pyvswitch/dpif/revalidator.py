@@ -87,10 +87,20 @@ class Revalidator:
         """One pass over every flow (see the module docstring); returns the statistics deltas.  Without ``full``
         flows are only expired and their statistics collected, not re-translated: Open vSwitch's revalidators
         skip translation the same way when nothing translation reads has changed since a flow was checked."""
+        flows = list(self.dpif.flow_dump())
+        deltas = self.revalidate_flows(flows, now, full)
+        self.forget_except({f.ufid for f in flows})
+        return deltas
+
+    def forget_except(self, ufids: set[int]) -> None:
+        """Forget the flows not in ``ufids`` (they disappeared behind our back: ``dpctl/del-flows``)."""
+        for ufid in [u for u in self._pushed if u not in ufids]:
+            del self._pushed[ufid]
+
+    def revalidate_flows(self, flows: Sequence[DpifFlow], now: float, full: bool = True) -> list[FlowStatsDelta]:
+        """The same for ``flows`` only (the owner knows the others cannot have changed)."""
         deltas: list[FlowStatsDelta] = []
-        seen: set[int] = set()
-        for flow in list(self.dpif.flow_dump()):
-            seen.add(flow.ufid)
+        for flow in flows:
             outcome = self._judge(flow, now, full)
             final = flow
             if outcome in (DELETE, EXPIRE):
@@ -106,9 +116,6 @@ class Revalidator:
                 deltas.append(delta)
             if outcome in (DELETE, EXPIRE):
                 self._pushed.pop(flow.ufid, None)
-        # Forget flows that disappeared behind our back (dpctl/del-flows).
-        for ufid in [u for u in self._pushed if u not in seen]:
-            del self._pushed[ufid]
         return deltas
 
     def _judge(self, flow: DpifFlow, now: float, full: bool = True) -> str:

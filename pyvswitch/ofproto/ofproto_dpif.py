@@ -253,6 +253,9 @@ class Backer:
         self.revalidator = Revalidator(self.dpif, self._reval_translate, DEFAULT_MAX_IDLE)
         self._seen: dict[str, tuple[int, ...]] = {}
         self._xcache: dict[int, _XEntry] = {}
+        # Megaflows by the destination MAC of the packet that made them: a change of the learning tables only
+        # needs those of the addresses that changed re-translated (rebuilt by every full pass).
+        self._by_dst: dict[int, set[int]] = {}
         self._pass_results: dict[int, XlateResult] = {}
         self.stats = UpcallStats()
         #: Event counters for ``coverage/show``, named as Open vSwitch names them (the daemon shares its dict).
@@ -474,7 +477,9 @@ class Backer:
                 answers.append((key, None, res.actions))
                 continue
             self.count("dpif_flow_put")
-            self._xcache[flow_ufid(key, datapath_mask(res.wc.mask))] = entry
+            ufid = flow_ufid(key, datapath_mask(res.wc.mask))
+            self._xcache[ufid] = entry
+            self._by_dst.setdefault(F.storage_get(key, "dl_dst"), set()).add(ufid)
             answers.append((key, res.wc.mask, res.actions))
         return answers
 
@@ -520,55 +525,114 @@ class Backer:
     def count(self, name: str, n: int = 1) -> None:
         self.coverage[name] = self.coverage.get(name, 0) + n
 
-    def _changed(self) -> bool:
+    def _changed(self) -> bool | set[int]:
+        """What changed since the flows were last made to agree with the bridges: False (nothing), True
+        (something that may change any translation), or only the learning tables (the set of MAC addresses
+        whose entries changed)."""
         for br in self.bridges.values():
             br.check_miss_to_controller()
         sigs = {name: br.signature() for name, br in self.bridges.items()}
         if sigs == self._seen:
             return False
+        old_seen, self._seen = self._seen, sigs
+        macs: set[int] | None = set()
         for name, sig in sigs.items():
-            old = self._seen.get(name)
+            old = old_seen.get(name)
             if old is None:
                 self.count("rev_reconfigure")
+                macs = None
                 continue
             if sig[:2] != old[:2]:
                 self.count("rev_flow_table")
+                macs = None
             if sig[2] != old[2]:
                 self.count("rev_port_toggled")
+                macs = None
             if sig[3] != old[3]:
                 self.count("rev_mac_learning")
-        self._seen = sigs
-        return True
+                if macs is not None:
+                    keys = self.bridges[name].mac_table.changed_since(old[3])
+                    macs = None if keys is None else macs | {mac for _, mac in keys}
+        if set(old_seen) - set(sigs):
+            macs = None
+        return True if macs is None else macs
 
     def revalidate(self, force: bool = False) -> None:
-        """Re-translate every flow if anything translation reads changed since the last pass (or ``force``)."""
-        if not self._changed() and not force:
-            return
-        self._pass(full=True)
+        """Make the flows agree with the bridges before the next packet: re-translate every flow if anything
+        translation reads changed since the last pass (or ``force``), or only the flows to the MAC addresses
+        whose learning entries changed when nothing else did."""
+        changed = self._changed()
+        if force or changed is True:
+            self._pass(full=True)
+        elif changed:
+            self._mac_pass(changed)
 
     def run(self, now: float | None = None) -> None:
         """The periodic pass: MAC aging, idle expiry and statistics (and revalidation if something changed)."""
         now = self.clock() if now is None else now
         for br in self.bridges.values():
             br.mac_table.expire(now)
-        full = self._changed()
-        self._pass(full=full, now=now)
-        if self._changed():
+        self._pass(full=self._changed() is not False, now=now)
+        if self._changed() is not False:
             # The statistics relearned addresses or refreshed learned flows: the flows that depend on them follow
             # in the same run, as after one of Open vSwitch's revalidation rounds.
             self._pass(full=True, now=now)
         self._adjust_flow_limit()
         self.last_run = now
 
+    def _mac_pass(self, macs: set[int]) -> None:
+        """Re-translate the flows whose packets went to one of ``macs``."""
+        now = self.clock()
+        flows = []
+        for mac in macs:
+            ufids = self._by_dst.get(mac)
+            for ufid in list(ufids or ()):
+                f = self.dpif.flow_get(ufid)
+                if f is None:
+                    ufids.discard(ufid)     # type: ignore[union-attr]
+                else:
+                    flows.append(f)
+        if not flows:
+            return
+        self._pass_results = {}
+        self.stats.revalidations += 1
+        self._handle(self.revalidator.revalidate_flows(flows, now))
+        self._refresh_entries(flows)
+        self._pass_results = {}
+
     def _pass(self, full: bool, now: float | None = None) -> None:
         start = time.monotonic()
         now = self.clock() if now is None else now
         self._pass_results = {}
         self.stats.revalidations += 1
-        deltas = self.revalidator.revalidate(now, full=full)
+        flows = list(self.dpif.flow_dump())
+        deltas = self.revalidator.revalidate_flows(flows, now, full)
+        self.revalidator.forget_except({f.ufid for f in flows})
         # The flows now agree with this state.  Pushing statistics may change it (addresses learned again,
         # learned flows added): that is for the next pass to see.
         self._seen = {name: br.signature() for name, br in self.bridges.items()}
+        self._handle(deltas)
+        live = list(self.dpif.flow_dump())
+        if full:
+            self._refresh_entries(live)
+        keep = {f.ufid for f in live}
+        for ufid in [u for u in self._xcache if u not in keep]:
+            del self._xcache[ufid]
+        if full:
+            self._by_dst = {}
+            for f in live:
+                key = f.key if f.orig_key is None else f.orig_key
+                self._by_dst.setdefault(F.storage_get(key, "dl_dst"), set()).add(f.ufid)
+        self._pass_results = {}
+        in_use: set[int] = set()
+        for flow in live:
+            in_use |= recirc_ids_of(flow.actions)
+            in_use.add(F.storage_get(flow.key, "recirc_id"))
+        self.recirc.retain(in_use)
+        self.dump_duration_ms = int((time.monotonic() - start) * 1000)
+
+    def _handle(self, deltas: list[FlowStatsDelta]) -> None:
+        """Push a pass's statistics and forget the flows it deleted."""
         for d in deltas:
             self._push(d)
         for d in deltas:
@@ -581,21 +645,10 @@ class Backer:
                     self.stats.flows_expired += 1
             elif d.outcome == MODIFY:
                 self.stats.flows_modified += 1
-        if full:
-            self._refresh_cache()
-        self._pass_results = {}
-        in_use: set[int] = set()
-        for flow in self.dpif.flow_dump():
-            in_use |= recirc_ids_of(flow.actions)
-            in_use.add(F.storage_get(flow.key, "recirc_id"))
-        self.recirc.retain(in_use)
-        self.dump_duration_ms = int((time.monotonic() - start) * 1000)
 
-    def _refresh_cache(self) -> None:
-        """After a full pass, point each megaflow's statistics at the rules its current translation hits."""
-        live = {}
-        for flow in self.dpif.flow_dump():
-            live[flow.ufid] = flow
+    def _refresh_entries(self, flows: list[Any]) -> None:
+        """After re-translating ``flows``, point their statistics at the rules their translation hits now."""
+        for flow in flows:
             res = self._pass_results.get(flow.key if flow.orig_key is None else flow.orig_key)
             entry = self._xcache.get(flow.ufid)
             if res is None or entry is None:
@@ -604,8 +657,6 @@ class Backer:
             entry.rules, entry.groups, entry.learns = fresh.rules, fresh.groups, fresh.learns
             entry.fin_timeouts = fresh.fin_timeouts
             entry.learned = fresh.learned or entry.learned
-        for ufid in [u for u in self._xcache if u not in live]:
-            del self._xcache[ufid]
 
     def _push(self, d: FlowStatsDelta) -> None:
         """Credit a flow's new packets to its rules and groups and refresh what its translation learned."""

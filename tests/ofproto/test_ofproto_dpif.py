@@ -408,3 +408,21 @@ def test_any_frame_through_a_busy_pipeline(inputs: list[tuple[int, object]]) -> 
         rig.backer.receive(port, [frame])
         rig.assert_no_stale()
     rig.backer.run()
+
+
+def test_learning_revalidates_only_the_flows_to_changed_addresses() -> None:
+    """A new address learned re-translates the megaflows to that address, not all of them: learning N addresses
+    costs O(N) translations, not O(N**2) (Open vSwitch tags flows by address for the same reason)."""
+    rig = Rig()
+    rig.flows("actions=NORMAL")
+    n = 200
+    for i in range(n):
+        frame = udp4_frame(eth_src=f"52:00:00:00:00:{i:02x}" if i < 256 else MAC[1], eth_dst=MAC[2], sport=i)
+        rig.backer.receive(1, [frame])
+    assert len(rig.backer.dpif.caches) == n
+    assert rig.backer.coverage["xlate_actions"] < 3 * n
+    # Traffic to one of them now follows the learned port at once.
+    rig.out()
+    rig.backer.receive(2, [udp4_frame(eth_src=MAC[2], eth_dst="52:00:00:00:00:07")])
+    assert rig.out() == {1: 1}
+    rig.assert_no_stale()
