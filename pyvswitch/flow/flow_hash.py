@@ -13,16 +13,12 @@ the ``dp_hash`` values it computed for select groups (tests/data/ofproto/xlate_m
 from __future__ import annotations
 
 from pyvswitch.flow import fields as F
+from pyvswitch.flow.match import ETH_TYPE_IP, ETH_TYPE_IPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP
 
 __all__ = ["flow_hash_fields", "flow_hash_symmetric_l3l4", "hash_2words", "hash_add", "hash_add64", "hash_bytes",
            "hash_finish", "hash_uint64", "is_fragment", "jhash_bytes"]
 
 _M32 = 0xFFFFFFFF
-ETH_TYPE_IP = 0x0800
-ETH_TYPE_IPV6 = 0x86DD
-IPPROTO_TCP = 6
-IPPROTO_UDP = 17
-IPPROTO_SCTP = 132
 VLAN_VID_MASK = 0x0FFF
 
 

@@ -40,8 +40,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pyvswitch.flow import fields as F
-from pyvswitch.flow.flow_hash import flow_hash_fields, hash_2words, is_fragment, jhash_bytes
-from pyvswitch.flow.match import Wildcards
+from pyvswitch.flow.flow_hash import VLAN_VID_MASK, flow_hash_fields, hash_2words, is_fragment, jhash_bytes
+from pyvswitch.flow.match import (
+    ETH_TYPE_IP,
+    ETH_TYPE_IPV6,
+    IPPROTO_ICMP,
+    IPPROTO_SCTP,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    VLAN_CFI,
+    Wildcards,
+)
 from pyvswitch.flow.subfield import Subfield
 from pyvswitch.ofproto.actions.fieldtext import format_field_value
 from pyvswitch.ofproto.actions.model import Bundle, Multipath
@@ -55,14 +64,6 @@ OFPP_NONE = 0xFFFF
 _s = F.storage_get
 _M32 = 0xFFFFFFFF
 
-ETH_TYPE_IP = 0x0800
-ETH_TYPE_IPV6 = 0x86DD
-IPPROTO_ICMP = 1
-IPPROTO_TCP = 6
-IPPROTO_UDP = 17
-IPPROTO_SCTP = 132
-VLAN_VID_MASK = 0x0FFF
-VLAN_CFI = 0x1000
 
 
 def _tp_ports_mask(key: int) -> int:

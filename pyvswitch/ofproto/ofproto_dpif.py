@@ -36,7 +36,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyvswitch.dpif import odp
@@ -153,10 +153,9 @@ class DpBridge:
         self.flood_vlans: frozenset[int] = frozenset()
         self.forward_bpdu = False
         self.port_generation = 0
-        #: Whether a table miss sends a packet-in (some OpenFlow 1.0-1.2 connection listens), and the callable
-        #: the daemon gives to find out; checked before each batch.
+        #: Whether a table miss sends a packet-in (some OpenFlow 1.0-1.2 connection listens); the daemon sets it
+        #: with ``set_miss_to_controller`` when the connections change.
         self.miss_to_controller = False
-        self.miss_probe: Callable[[], bool] | None = None
         self.xbridge = self._make_xbridge()
         ofproto.on_port_change.append(self._port_changed)
 
@@ -180,11 +179,8 @@ class DpBridge:
                            patch_peers=self.backer.patch_peers(self), bridges=self.backer.xbridge,
                            miss_to_controller=self.miss_to_controller)
 
-    def check_miss_to_controller(self) -> None:
+    def set_miss_to_controller(self, want: bool) -> None:
         """Follow the connections: a table miss sends a packet-in only while one that wants it is there."""
-        if self.miss_probe is None:
-            return
-        want = bool(self.miss_probe())
         if want != self.miss_to_controller:
             self.miss_to_controller = want
             self.port_generation += 1
@@ -217,23 +213,8 @@ class DpBridge:
 
 
 def _with_flags(cfg: PortVlanConfig, config: int) -> PortVlanConfig:
-    from dataclasses import replace
-
     return replace(cfg, no_flood=bool(config & OFPPC.NO_FLOOD), no_fwd=bool(config & OFPPC.NO_FWD),
                    down=bool(config & OFPPC.PORT_DOWN))
-
-
-@dataclass
-class UpcallStats:
-    """``upcall/show``'s and ``coverage/show``'s counters of one backer."""
-
-    upcalls: int = 0
-    failed: int = 0
-    packet_ins: int = 0
-    revalidations: int = 0
-    flows_deleted: int = 0
-    flows_modified: int = 0
-    flows_expired: int = 0
 
 
 class Backer:
@@ -257,7 +238,6 @@ class Backer:
         # needs those of the addresses that changed re-translated (rebuilt by every full pass).
         self._by_dst: dict[int, set[int]] = {}
         self._pass_results: dict[int, XlateResult] = {}
-        self.stats = UpcallStats()
         #: Event counters for ``coverage/show``, named as Open vSwitch names them (the daemon shares its dict).
         self.coverage: dict[str, int] = {}
         #: Receives the packet-ins: ``on_packet_in(bridge name, frame, PacketIn, Paused or None)``.
@@ -451,10 +431,9 @@ class Backer:
     def _upcall(self, batch: list[tuple[bytes, int]]) -> list[tuple[int, int | None, list[odp.Action]] | None]:
         answers: list[tuple[int, int | None, list[odp.Action]] | None] = []
         for frame, key in batch:
-            self.stats.upcalls += 1
             where = self._odp_in.get(_in_port(key))
             if where is None:
-                self.stats.failed += 1
+                self.count("upcall_failed")
                 answers.append(None)
                 continue
             br, ofport = where
@@ -463,7 +442,7 @@ class Backer:
                 res = br.translate(_with_in_port(key, ofport), side_effects=True, packet=frame)
             except Exception:
                 log.exception("%s: translation failed", br.name)
-                self.stats.failed += 1
+                self.count("upcall_failed")
                 answers.append(None)
                 continue
             # The datapath does not count an upcalled packet: credit it here.
@@ -498,7 +477,6 @@ class Backer:
             if state is not None:
                 paused = Paused(continuation_actions(state), list(state.action_set), state.conntracked,
                                 md.in_port)
-        self.stats.packet_ins += 1
         try:
             self.on_packet_in(bridge, frame, pin, paused)
         except Exception:
@@ -529,8 +507,6 @@ class Backer:
         """What changed since the flows were last made to agree with the bridges: False (nothing), True
         (something that may change any translation), or only the learning tables (the set of MAC addresses
         whose entries changed)."""
-        for br in self.bridges.values():
-            br.check_miss_to_controller()
         sigs = {name: br.signature() for name, br in self.bridges.items()}
         if sigs == self._seen:
             return False
@@ -595,7 +571,6 @@ class Backer:
         if not flows:
             return
         self._pass_results = {}
-        self.stats.revalidations += 1
         self._handle(self.revalidator.revalidate_flows(flows, now))
         self._refresh_entries(flows)
         self._pass_results = {}
@@ -604,7 +579,6 @@ class Backer:
         start = time.monotonic()
         now = self.clock() if now is None else now
         self._pass_results = {}
-        self.stats.revalidations += 1
         flows = list(self.dpif.flow_dump())
         deltas = self.revalidator.revalidate_flows(flows, now, full)
         self.revalidator.forget_except({f.ufid for f in flows})
@@ -638,13 +612,11 @@ class Backer:
         for d in deltas:
             if d.outcome in (DELETE, EXPIRE):
                 self.count("dpif_flow_del")
+                if d.outcome == EXPIRE:
+                    self.count("ofproto_dpif_expired")
                 self._xcache.pop(d.ufid, None)
-                if d.outcome == DELETE:
-                    self.stats.flows_deleted += 1
-                else:
-                    self.stats.flows_expired += 1
             elif d.outcome == MODIFY:
-                self.stats.flows_modified += 1
+                self.count("dpif_flow_put_modify")
 
     def _refresh_entries(self, flows: list[Any]) -> None:
         """After re-translating ``flows``, point their statistics at the rules their translation hits now."""
@@ -710,5 +682,4 @@ class Backer:
 
     def trace(self, bridge: str, key: int, *, generate: bool = False) -> str:
         """``ofproto/trace``: the translation of ``key`` in ``bridge`` and of its conntrack recirculations."""
-        self.bridges[bridge].check_miss_to_controller()
         return trace_packet(self.bridges[bridge].xbridge, key, side_effects=generate)

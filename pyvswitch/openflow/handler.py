@@ -153,6 +153,9 @@ class ConnSet:
         #: Resumes a paused translation (``NXT_RESUME``); returns False for a continuation it did not make.
         self.execute_resume: Callable[[OFProto, PK.PacketIn, OFConn], bool] | None = None
         self.on_role_change: Callable[[], None] = lambda: None
+        #: Called when a connection comes, goes or changes its controller id (the datapath decides from the
+        #: connections whether table misses go to a controller).
+        self.on_conns_change: list[Callable[[], None]] = []
         self.handlers: dict[str, Callable[[OFConn, M.Msg], None]] = {
             "HELLO": _ignore,
             "ECHO_REQUEST": self._echo_request,
@@ -215,12 +218,18 @@ class ConnSet:
 
     def add(self, conn: OFConn) -> None:
         self.conns.append(conn)
+        self._conns_changed()
 
     def remove(self, conn: OFConn) -> None:
         if conn in self.conns:
             self.conns.remove(conn)
+            self._conns_changed()
         conn.bundles.clear()
         conn.monitors.clear()
+
+    def _conns_changed(self) -> None:
+        for cb in self.on_conns_change:
+            cb()
 
     def receive(self, conn: OFConn, data: bytes) -> None:
         """Handle one whole message from ``conn``."""
@@ -300,6 +309,7 @@ class ConnSet:
 
     def _set_controller_id(self, conn: OFConn, msg: M.Msg) -> None:
         conn.controller_id = SW.decode_set_controller_id(msg)
+        self._conns_changed()
 
     # -- roles and asynchronous configuration -----------------------------------------------------------------
 

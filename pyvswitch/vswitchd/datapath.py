@@ -74,14 +74,13 @@ class DatapathWiring:
         dpb = backer.add_bridge(br.ofproto)
         name = br.name
 
-        def miss_wanted() -> bool:
-            # Open vSwitch sends table-miss packet-ins while a connection of OpenFlow 1.0-1.2 with controller
-            # id 0 (a controller, or a service connection such as ovs-ofctl monitor) is there.
-            cs = self.connset(name)
-            return cs is not None and any(c.version < 4 and c.controller_id == 0 for c in cs.conns)
-        dpb.miss_probe = miss_wanted
         cs = self.connset(name)
         if cs is not None:
+            def conns_changed() -> None:
+                # Open vSwitch sends table-miss packet-ins while a connection of OpenFlow 1.0-1.2 with controller
+                # id 0 (a controller, or a service connection such as ovs-ofctl monitor) is there.
+                dpb.set_miss_to_controller(any(c.version < 4 and c.controller_id == 0 for c in cs.conns))
+            cs.on_conns_change.append(conns_changed)
             cs.execute_packet_out = lambda ofproto, po, conn: backer.packet_out(name, po.packet, po.metadata.value,
                                                                                 po.actions)
             cs.execute_resume = lambda ofproto, pin, conn: self._resume(name, pin)
