@@ -49,7 +49,7 @@ from pyvswitch.flow.extract import extract
 from pyvswitch.flow.match import Wildcards
 from pyvswitch.ofproto.learn import fin_timeout_execute, learn_execute
 from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
-from pyvswitch.ofproto.meter import MeterIdPool
+from pyvswitch.ofproto.meter import BandType, MeterIdPool
 from pyvswitch.ofproto.normal import PortVlanConfig
 from pyvswitch.ofproto.ofproto import OFPPC, OFProto
 from pyvswitch.ofproto.recirc import RecircTable, recirc_ids_of
@@ -276,6 +276,8 @@ class Backer:
         self.bridges[br.name] = br
         # Meters: numbered in the datapath from one pool for all its bridges, counted by the datapath.
         meters = ofproto.meters
+        # The datapath enforces DSCP remarking too (Open vSwitch's userspace datapath offers drop bands only).
+        meters.features = replace(meters.features, band_types=(1 << BandType.DROP) | (1 << BandType.DSCP_REMARK))
         meters.id_pool = self.meter_ids
         meters.stats_source = self.dpif.meters.stats
         meters.listeners.append(self._program_meter)

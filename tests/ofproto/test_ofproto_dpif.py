@@ -432,3 +432,18 @@ def test_learning_revalidates_only_the_flows_to_changed_addresses() -> None:
     rig.backer.receive(2, [udp4_frame(eth_src=MAC[2], eth_dst="52:00:00:00:00:07")])
     assert rig.out() == {1: 1}
     rig.assert_no_stale()
+
+
+def test_dscp_remark_meter() -> None:
+    """A dscp_remark band raises the drop precedence of the packets over its rate (the daemon accepts such
+    bands, which Open vSwitch's userspace datapath refuses)."""
+    from pyvswitch.ofproto.meter import MeterCommand, parse_meter_mod
+
+    rig = Rig()
+    rig.ofproto.meters.apply(parse_meter_mod("meter=3,pktps,burst,bands=type=dscp_remark,rate=1,burst_size=2,"
+                                             "prec_level=1", MeterCommand.ADD))
+    rig.flows("in_port=1,actions=meter:3,output:2")
+    af11 = udp4_frame(eth_src=MAC[1], eth_dst=MAC[2], tos=10 << 2)      # DSCP AF11
+    rig.backer.receive(1, [af11] * 5)
+    dscps = [f[15] >> 2 for f in rig.sent[2]]
+    assert dscps == [10, 10, 12, 12, 12]                                 # Within the burst, then AF12.
