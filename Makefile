@@ -2,7 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PKGS := openvswitch-common openvswitch-switch iproute2 ethtool iperf3
+APT_PKGS := openvswitch-common openvswitch-switch iproute2 ethtool iperf3 netsniff-ng iputils-ping
 STAMP := $(VENV)/.installed
 
 .PHONY: all deps venv test test-fast demo bench lint clean regen-corpus

@@ -45,6 +45,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pyvswitch.dpif.dpif import Dpif, DpifError, DpifFlow, DpifPort, DpifStats
 from pyvswitch.dpif.execute import ExecContext, PacketMetadata, execute, execute_batch
 from pyvswitch.dpif.flow_cache import (
@@ -54,10 +56,10 @@ from pyvswitch.dpif.flow_cache import (
     Megaflow,
 )
 from pyvswitch.dpif.meter import DpMeters
-from pyvswitch.dpif.odp import Action, Userspace
+from pyvswitch.dpif.odp import Action, Output, Userspace
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
-from pyvswitch.netdev.netdev import Netdev
+from pyvswitch.netdev.netdev import Netdev, PacketBatch
 
 __all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "datapath_mask", "dummy_dpif"]
 
@@ -118,6 +120,14 @@ def _md_bits(md: PacketMetadata) -> int:
     if md.ct_label:
         key = F.storage_put(key, "ct_label", md.ct_label)
     return key
+
+
+def resolve(frame: bytes, vnet: bytes | None) -> list[bytes]:
+    """``frame`` ready for a device without offloads (:func:`pyvswitch.netdev.offload.resolve`)."""
+    if vnet is None or not any(vnet):
+        return [frame]
+    from pyvswitch.netdev import offload
+    return offload.resolve(frame, vnet)
 
 
 def _tcp_flags(key: int) -> int:
@@ -188,12 +198,14 @@ class NetdevDpif(Dpif):
         self.n_userspace = 0
         self.n_upcalls = 0
         self._ports[0] = _Port(name, 0, local_type, None)
+        self._netdevs: dict[int, Netdev] = {}   # Ports with a netdev, flushed after every batch.
 
     # -- Ports ---------------------------------------------------------------------------------------
 
     def port_add(self, name: str, type_: str = "dummy", port_no: int | None = None,
-                 send: SendFn | None = None) -> int:
-        """Add a port; ``send(frame)`` transmits a frame out of it (None: frames to it are dropped)."""
+                 send: SendFn | None = None, *, netdev: Netdev | None = None) -> int:
+        """Add a port; ``send(frame)`` transmits a frame out of it (None: frames to it are dropped).  With
+        ``netdev``, batches are sent with its ``send_batch`` and flushed after every batch."""
         if any(p.name == name for p in self._ports.values()):
             raise DpifError("EEXIST", f"{self.name}: port {name} already exists")
         if port_no is None:
@@ -202,13 +214,14 @@ class NetdevDpif(Dpif):
                 port_no += 1
         elif port_no in self._ports:
             raise DpifError("EBUSY", f"{self.name}: port number {port_no} is in use")
-        self._ports[port_no] = _Port(name, port_no, type_, send)
+        self._ports[port_no] = _Port(name, port_no, type_, send, netdev)
+        if netdev is not None:
+            self._netdevs[port_no] = netdev
         return port_no
 
     def add_netdev(self, netdev: Netdev, port_no: int | None = None) -> int:
         """Add ``netdev`` as a port: frames it receives enter this datapath, outputs go to its ``send``."""
-        no = self.port_add(netdev.name, netdev.netdev_class, port_no, netdev.send)
-        self._ports[no].netdev = netdev
+        no = self.port_add(netdev.name, netdev.netdev_class, port_no, netdev.send, netdev=netdev)
         netdev.rx_handler = lambda _dev, frame: self.receive(no, [frame])
         return no
 
@@ -216,15 +229,22 @@ class NetdevDpif(Dpif):
         if port_no == 0 or port_no not in self._ports:
             raise DpifError("ENOENT", f"{self.name}: no port {port_no} to delete")
         port = self._ports.pop(port_no)
-        if port.netdev is not None:
+        self._netdevs.pop(port_no, None)
+        if port.netdev is not None and port.netdev.rx_handler is not None:
             port.netdev.rx_handler = None
 
     def port_list(self) -> list[DpifPort]:
         return [DpifPort(p.name, p.port_no, p.type) for _, p in sorted(self._ports.items())]
 
-    def set_port_send(self, port_no: int, send: SendFn | None) -> None:
-        """Replace the transmit callable of a port (the local port's included)."""
-        self._ports[port_no].send = send
+    def set_port_send(self, port_no: int, send: SendFn | None, *, netdev: Netdev | None = None) -> None:
+        """Replace the transmit callable (and netdev) of a port (the local port's included)."""
+        port = self._ports[port_no]
+        port.send = send
+        port.netdev = netdev
+        if netdev is not None:
+            self._netdevs[port_no] = netdev
+        else:
+            self._netdevs.pop(port_no, None)
 
     # -- Flows ---------------------------------------------------------------------------------------
 
@@ -276,6 +296,7 @@ class NetdevDpif(Dpif):
         ctx = _Ctx(self, 0)
         execute(packet, tuple(actions), ctx, md.copy() if md is not None else PacketMetadata())
         self._drain_recirc()
+        self.flush()
 
     def receive(self, port_no: int, frames: Sequence[bytes], now: float | None = None) -> None:
         """Process a batch of frames received on port ``port_no`` (see the module docstring)."""
@@ -284,6 +305,76 @@ class NetdevDpif(Dpif):
         md = PacketMetadata(in_port=port_no)
         self._process(frames, [md] * len(frames), 0, now, shared_md=True)
         self._drain_recirc(now)
+        if self._netdevs:
+            self.flush()
+
+    def receive_batch(self, port_no: int, batch: PacketBatch, now: float | None = None) -> None:
+        """Process a batch a device received on port ``port_no`` (see :class:`PacketBatch`).
+
+        Frames whose megaflow only outputs them, unchanged, are copied from the batch to each output device in one
+        ``send_batch`` call per device, with their virtio-net headers: checksums still to be completed and TSO
+        super-frames stay so.  Every other frame has its offloads resolved (checksum completed, super-frame cut
+        into segments) and goes the way of :meth:`receive`.  Output is flushed at the end."""
+        if now is None:
+            now = self.clock()
+        n = len(batch)
+        if not n:
+            return
+        frames = batch.frames()
+        keys = [extract(f, port_no) for f in frames]
+        found = self.caches.lookup_batch(keys)
+        groups: dict[Megaflow, list[int]] = {}
+        rest: list[int] = []
+        for i, flow in enumerate(found):
+            if flow is None:
+                rest.append(i)
+            else:
+                groups.setdefault(flow, []).append(i)
+        record = self.caches.record
+        lens = batch.lens
+        md = PacketMetadata(in_port=port_no)
+        ctx = _Ctx(self, 0, now)
+        ctx.md = md
+        vnet = batch.vnet
+        for flow, idx in groups.items():
+            flags = 0
+            for i in idx:
+                flags |= _tcp_flags(keys[i])
+            arr = np.array(idx, np.int64)
+            record(flow, len(idx), int(lens[arr].sum()), flags, now)
+            actions = flow.actions
+            if actions and all(type(a) is Output for a in actions):
+                for a in actions:
+                    port = self._ports.get(a.port)
+                    if port is None or (port.netdev is None and port.send is None):
+                        self.n_tx_dropped += len(idx)
+                    elif port.netdev is not None:
+                        port.netdev.send_batch(batch, arr)
+                    else:
+                        for i in idx:
+                            for f in resolve(frames[i], batch.vnet_hdr(i) if vnet else None):
+                                port.send(f)  # type: ignore[misc]
+            elif vnet:
+                rest.extend(idx)
+            else:
+                execute_batch([frames[i] for i in idx], actions, ctx)
+        if rest:
+            rest.sort()
+            todo: list[bytes] = []
+            for i in rest:
+                if vnet:
+                    todo.extend(resolve(frames[i], batch.vnet_hdr(i)))
+                else:
+                    todo.append(frames[i])
+            # Resolved frames may hit flows again: counted then as lookups of their own, as segments are.
+            self._process(todo, [md] * len(todo), 0, now, shared_md=True)
+        self._drain_recirc(now)
+        self.flush()
+
+    def flush(self) -> None:
+        """Hand the output queued on every device to it."""
+        for dev in self._netdevs.values():
+            dev.flush()
 
     def _drain_recirc(self, now: float | None = None) -> None:
         while self._recirc_queue:

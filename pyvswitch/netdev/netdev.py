@@ -18,6 +18,23 @@ Rules shared by every method:
   given beyond the call, except in explicit queues it documents.
 * Statistics are monotonic counters owned by the netdev (:class:`NetdevStats`); the bridge copies them to the
   Interface row's ``statistics`` column.
+
+Batched input and output (devices backed by the kernel: ``system``, ``tap``, ``internal``)
+-----------------------------------------------------------------------------------------
+A device that receives by itself offers a file descriptor (:meth:`Netdev.rx_fileno`) that the datapath's poll
+thread watches; when it is readable the thread calls :meth:`Netdev.recv_batch`, which returns every frame ready
+now (up to a bound) as one :class:`PacketBatch`, without blocking, and then :meth:`PacketBatch.release` once the
+frames are processed.  Frames live wherever the provider keeps them (a memory-mapped ring, a buffer): a batch is
+offsets and lengths into one numpy byte array, so that the datapath can read headers of the whole batch at once.
+
+Offloads: a device that exchanges virtio-net headers with the kernel (``PACKET_VNET_HDR``, ``IFF_VNET_HDR``)
+marks its batches ``vnet``: the 10-byte ``struct virtio_net_hdr`` of each frame sits right before the frame.  It
+tells whether the frame's L4 checksum is still to be completed (``NEEDS_CSUM``, ``csum_start``, ``csum_offset``)
+and whether it is a TCP/UDP super-frame to be segmented (``gso_type``, ``gso_size``).  :meth:`Netdev.send` takes
+the same header; a device that cannot pass offloads on resolves them first (:mod:`pyvswitch.netdev.offload`).
+
+Output may be queued: :meth:`Netdev.send` and :meth:`Netdev.send_batch` may hold frames until :meth:`Netdev.flush`,
+which the datapath calls after each batch it processed.
 """
 
 from __future__ import annotations
@@ -25,8 +42,15 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
-__all__ = ["Netdev", "NetdevError", "NetdevStats", "RxHandler", "create", "register", "registered_types"]
+import numpy as np
+
+__all__ = ["VNET_HDR_LEN", "Netdev", "NetdevError", "NetdevStats", "PacketBatch", "RxHandler", "create", "register",
+           "registered_types"]
+
+#: Length of ``struct virtio_net_hdr`` (without ``num_buffers``), as the kernel exchanges it with AF_PACKET and TAP.
+VNET_HDR_LEN = 10
 
 
 class NetdevError(Exception):
@@ -47,6 +71,72 @@ class NetdevStats:
     def as_map(self, names: tuple[str, ...] | None = None) -> dict[str, int]:
         """The counters as a column map; ``names`` limits it to the counters a provider supports."""
         return {f.name: getattr(self, f.name) for f in fields(self) if names is None or f.name in names}
+
+
+class PacketBatch:
+    """Frames received together from one device.
+
+    * ``buf``: a one-dimensional ``numpy.uint8`` array holding the frames (a view of a ring or a buffer);
+    * ``offs``, ``lens``: ``numpy.int64`` arrays; frame ``i`` is ``buf[offs[i]:offs[i] + lens[i]]``;
+    * ``vnet``: when true, frame ``i``'s virtio-net header is ``buf[offs[i] - 10:offs[i]]``;
+    * ``vlan``: ``None`` when no frame had its VLAN tag taken out by the kernel, else a ``numpy.int64`` array:
+      -1 for a frame without one, else ``tpid << 16 | tci`` of the tag to put back in front of the EtherType.
+
+    The arrays are valid until :meth:`release`, which hands the memory back to the device."""
+
+    __slots__ = ("_release", "buf", "lens", "offs", "vlan", "vnet")
+
+    def __init__(self, buf: np.ndarray, offs: np.ndarray, lens: np.ndarray, *, vnet: bool = False,
+                 vlan: np.ndarray | None = None, release: Callable[[], None] | None = None) -> None:
+        self.buf = buf
+        self.offs = offs
+        self.lens = lens
+        self.vnet = vnet
+        self.vlan = vlan
+        self._release = release
+
+    @classmethod
+    def from_frames(cls, frames: list[bytes], vnet_hdrs: list[bytes] | None = None) -> PacketBatch:
+        """A batch holding copies of ``frames`` (each preceded by its virtio-net header when ``vnet_hdrs``)."""
+        pre = VNET_HDR_LEN if vnet_hdrs is not None else 0
+        parts: list[bytes] = []
+        offs, pos = [], 0
+        for i, f in enumerate(frames):
+            if vnet_hdrs is not None:
+                parts.append(vnet_hdrs[i])
+            parts.append(f)
+            offs.append(pos + pre)
+            pos += pre + len(f)
+        buf = np.frombuffer(b"".join(parts), dtype=np.uint8) if parts else np.zeros(0, np.uint8)
+        return cls(buf, np.array(offs, np.int64), np.array([len(f) for f in frames], np.int64),
+                   vnet=vnet_hdrs is not None)
+
+    def __len__(self) -> int:
+        return len(self.offs)
+
+    def frame(self, i: int) -> bytes:
+        """Frame ``i`` as bytes, with the VLAN tag the kernel took out put back."""
+        o = int(self.offs[i])
+        data = self.buf[o:o + int(self.lens[i])].tobytes()
+        if self.vlan is not None and self.vlan[i] >= 0:
+            v = int(self.vlan[i])
+            data = data[:12] + (v >> 16).to_bytes(2, "big") + (v & 0xFFFF).to_bytes(2, "big") + data[12:]
+        return data
+
+    def frames(self) -> list[bytes]:
+        return [self.frame(i) for i in range(len(self.offs))]
+
+    def vnet_hdr(self, i: int) -> bytes | None:
+        """Frame ``i``'s virtio-net header, or None for a batch without them."""
+        if not self.vnet:
+            return None
+        o = int(self.offs[i])
+        return self.buf[o - VNET_HDR_LEN:o].tobytes()
+
+    def release(self) -> None:
+        if self._release is not None:
+            rel, self._release = self._release, None
+            rel()
 
 
 #: Called with (netdev, frame) for every frame the device receives.  The bridge installs it; the datapath will.
@@ -72,9 +162,38 @@ class Netdev(abc.ABC):
         change.  Raises :class:`NetdevError` for an unknown or invalid option (the previous configuration stays)."""
 
     @abc.abstractmethod
-    def send(self, frame: bytes) -> bool:
-        """Transmit one frame out of the device.  Returns True if it was sent, False if it was dropped (counted in
-        ``tx_dropped``).  Must not block."""
+    def send(self, frame: bytes, vnet: bytes | None = None) -> bool:
+        """Transmit one frame out of the device.  ``vnet`` is the frame's virtio-net header when it has offloads
+        pending (None: the frame is complete).  Returns True if it was sent or queued, False if it was dropped
+        (counted in ``tx_dropped``).  Must not block."""
+
+    def send_batch(self, batch: PacketBatch, idx: Any) -> None:
+        """Transmit frames ``idx`` (a sequence or integer array of indexes) of ``batch`` unchanged.  Providers with
+        a transmit ring copy them there in one go; the default sends them one by one."""
+        for i in idx:
+            self.send(batch.frame(int(i)), batch.vnet_hdr(int(i)))
+
+    def flush(self) -> None:
+        """Hand queued output to the device (the datapath calls it after every batch)."""
+
+    def rx_fileno(self) -> int | None:
+        """A file descriptor that is readable when frames wait to be received, or None for a device that does not
+        receive by itself (dummy and patch ports)."""
+        return None
+
+    def recv_batch(self, max_frames: int = 1024) -> PacketBatch | None:
+        """The frames ready now, at most about ``max_frames``, without blocking (None: nothing).  The caller
+        releases the batch before asking for the next one."""
+        return None
+
+    def poll(self) -> bool:
+        """Look at the device again (state, statistics); returns True when something the database shows changed,
+        or the device vanished (then :meth:`error` says so).  Called periodically and on link notifications."""
+        return False
+
+    def error(self) -> str | None:
+        """Why the device cannot work now (it vanished...), as the Interface ``error`` column says it, or None."""
+        return None
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -131,7 +131,7 @@ class DummyNetdev(Netdev):
             self._rx_pcap.write(frame)
         super().receive(frame)
 
-    def send(self, frame: bytes) -> bool:
+    def send(self, frame: bytes, vnet: bytes | None = None) -> bool:
         self.stats.tx_packets += 1
         self.stats.tx_bytes += len(frame)
         self.sent.append(frame)

@@ -36,7 +36,7 @@ class PatchNetdev(Netdev):
             raise NetdevError(f"{self.name}: patch peer must not be self")
         self.peer = peer
 
-    def send(self, frame: bytes) -> bool:
+    def send(self, frame: bytes, vnet: bytes | None = None) -> bool:
         self.stats.tx_dropped += 1
         return False
 

@@ -47,6 +47,7 @@ from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, R
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
 from pyvswitch.flow.match import Wildcards
+from pyvswitch.netdev.netdev import PacketBatch
 from pyvswitch.ofproto.learn import fin_timeout_execute, learn_execute
 from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
 from pyvswitch.ofproto.meter import BandType, MeterIdPool
@@ -106,6 +107,8 @@ class DpPort:
     vlan: PortVlanConfig | None = None
     send: Callable[[bytes], object] | None = None
     peer: str | None = None
+    #: The port's netdev, for batched output (``send_batch``/``flush``); None: ``send`` only.
+    netdev: Any = None
 
 
 @dataclass
@@ -349,22 +352,22 @@ class Backer:
         self._sync_dp_ports()
 
     def _sync_dp_ports(self) -> None:
-        want: dict[int, tuple[str, str, Any, DpBridge, int]] = {}
+        want: dict[int, tuple[str, str, Any, DpBridge, int, Any]] = {}
         for br in self.bridges.values():
             for p in br.ports.values():
                 if p.odp_port is not None:
-                    want[p.odp_port] = (p.name, p.type, p.send, br, p.ofport)
+                    want[p.odp_port] = (p.name, p.type, p.send, br, p.ofport, p.netdev)
         have = {dp.port_no: dp for dp in self.dpif.port_list() if dp.port_no != 0}
         for no, dp in have.items():
             w = want.get(no)
             if w is None or w[0] != dp.name or w[1] != dp.type:
                 self.dpif.port_del(no)
         have = {dp.port_no for dp in self.dpif.port_list()}
-        for no, (name, type_, send, _, _) in want.items():
+        for no, (name, type_, send, _, _, netdev) in want.items():
             if no not in have:
-                self.dpif.port_add(name, type_, no, send)
+                self.dpif.port_add(name, type_, no, send, netdev=netdev)
             else:
-                self.dpif.set_port_send(no, send)
+                self.dpif.set_port_send(no, send, netdev=netdev)
         self._odp_in = {no: (w[3], w[4]) for no, w in want.items()}
 
     def bridge_of_odp(self, odp_port: int) -> tuple[DpBridge, int] | None:
@@ -379,6 +382,11 @@ class Backer:
         """Frames received on datapath port ``odp_port``."""
         self.revalidate()
         self.dpif.receive(odp_port, frames)
+
+    def receive_batch(self, odp_port: int, batch: PacketBatch) -> None:
+        """A batch a device received on datapath port ``odp_port`` (see ``NetdevDpif.receive_batch``)."""
+        self.revalidate()
+        self.dpif.receive_batch(odp_port, batch)
 
     def packet_out(self, bridge: str, packet: bytes, metadata: int, actions: Any) -> None:
         """An OpenFlow packet-out: ``packet`` through the OpenFlow ``actions``, with the packet-out's pipeline

@@ -44,12 +44,14 @@ log = logging.getLogger("pyvswitch.bridge")
 DEFAULT_STATS_INTERVAL = 5.0
 MIN_STATS_INTERVAL = 1.0  # OVS's floor is 5 s; ours is lower so that tests need not wait long.
 
-# Datapath types a bridge can run on today (the others give every port an error).
-SUPPORTED_DATAPATH_TYPES = ("dummy",)
+# Datapath types a bridge can run on.  ``netdev`` is the userspace datapath on real devices; ``system`` (the
+# default, Open vSwitch's kernel datapath) is served by the same userspace datapath, since pyvswitch has no kernel
+# module; ``dummy`` has in-memory ports.
+SUPPORTED_DATAPATH_TYPES = ("dummy", "netdev", "system")
 
-# Port types the daemon knows but cannot run on a non-dummy datapath yet (the next issue adds them).
-_LATER_TYPES = {"", "system", "internal", "tap", "patch", "vxlan", "geneve", "gre", "stt", "lisp", "erspan",
-                "ip6erspan", "ip6gre", "gtpu", "bareudp", "srv6"}
+# Port types the daemon knows but cannot run on a real datapath yet (tunnels are the next issue).
+_LATER_TYPES = {"vxlan", "geneve", "gre", "stt", "lisp", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp",
+                "srv6"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -320,9 +322,26 @@ class Switch:
         #: Set when the running state changed outside a reconfiguration (a control command), so that the bridge
         #: thread writes it back without waiting for the next statistics update.
         self.dirty = threading.Event()
+        #: Interfaces without a device whose name a link notification mentioned: created again at the next
+        #: reconfiguration (a device deleted and re-created comes back as the same port).
+        self._retry: set[str] = set()
 
     def count(self, name: str, n: int = 1) -> None:
         self.coverage[name] = self.coverage.get(name, 0) + n
+
+    def link_changed(self, names: set[str]) -> None:
+        """Link notifications for the devices ``names`` (called with the lock held): a device that changed is
+        looked at again, one that vanished becomes an interface error, one that appeared is retried; the database
+        is brought up to date at once."""
+        for br in self.bridges.values():
+            for iface in br.ifaces.values():
+                if iface.spec.name not in names:
+                    continue
+                if iface.netdev is None:
+                    self._retry.add(iface.spec.name)
+                    self.dirty.set()
+                elif iface.netdev.poll():
+                    self.dirty.set()
 
     def iface(self, name: str) -> Iface | None:
         for br in self.bridges.values():
@@ -392,6 +411,15 @@ class Switch:
             s = specs.get(i.spec.name)
             return s is None or s.uuid != i.spec.uuid or s.type != i.spec.type
 
+        for iface in br.ifaces.values():
+            err = iface.netdev.error() if iface.netdev is not None else None
+            if err is not None and iface.netdev is not None:
+                # The device went away: the interface stays, with the error, until its device comes back.
+                log.warning("bridge %s: interface %s: %s", br.name, iface.spec.name, err)
+                self.count("iface_error")
+                iface.netdev.close()
+                iface.netdev, iface.error, iface.ofport, iface.odp_port = None, err, -1, -1
+
         for iface in [i for i in br.ifaces.values() if stale(i)]:
             self._del_iface(br, iface)
         for s in spec.ifaces:
@@ -406,7 +434,8 @@ class Switch:
                     except NetdevError as e:
                         cur.error = str(e)
                         log.warning("%s", e)
-                elif cur.netdev is None and _config_of(cur.spec) != _config_of(s):
+                elif cur.netdev is None and (_config_of(cur.spec) != _config_of(s) or s.name in self._retry):
+                    self._retry.discard(s.name)
                     self._del_iface(br, cur)
                     cur = None
                 if cur is not None and cur.netdev is not None and cur.spec.mtu_request != s.mtu_request:
@@ -431,7 +460,7 @@ class Switch:
                 return "dummy-internal", None
             if t in ("dummy", "system", "tap"):
                 return "dummy", None
-        elif t in ("dummy", "dummy-internal"):
+        elif t in ("dummy", "dummy-internal", "system", "internal", "tap"):
             return t, None
         if t in _LATER_TYPES:
             return None, (f"could not open network device {s.name} (Operation not supported): "

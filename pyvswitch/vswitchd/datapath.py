@@ -10,6 +10,7 @@ the OpenFlow connections with ``call_soon_threadsafe``, since frames may arrive 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import uuid
@@ -28,6 +29,7 @@ from pyvswitch.ofproto.xlate import PacketIn
 from pyvswitch.openflow import ofp_packet as PK
 
 from .bridge import Bridge, Desired, Iface, Switch
+from .pmd import PollThread
 from .unixctl import CommandError
 
 log = logging.getLogger("pyvswitch.datapath")
@@ -56,6 +58,7 @@ class DatapathWiring:
         switch.bridge_removed.append(self._removed)
         switch.reconfigured.append(self._reconfigured)
         self._task = loop.create_task(self._run_loop())
+        self.poller = PollThread(switch.lock, switch.link_changed)
 
     def dp_type(self, br: Bridge) -> str:
         return "dummy" if self.switch.override or br.datapath_type == "dummy" else br.datapath_type
@@ -109,6 +112,7 @@ class DatapathWiring:
         vlan_limit = _int_option(cfg, "vlan-limit", 0, 1 << 16)
         set_vlan_limit(1 if vlan_limit is None else vlan_limit)
         by_name = {i.spec.name: i for b in self.switch.bridges.values() for i in b.ifaces.values()}
+        polled: list[tuple[Any, Callable[[Any], None]]] = []
         for br in self.switch.bridges.values():
             ports = []
             for iface in br.ifaces.values():
@@ -130,15 +134,19 @@ class DatapathWiring:
                     iface.error = None if ok else \
                         f"No usable peer '{peer}' exists in '{self.dp_type(br)}' datapath."
                 ports.append(DpPort(iface.ofport, s.name, iface.odp_port if iface.odp_port >= 0 else None,
-                                    iface.netdev.netdev_class, vlan, iface.netdev.send, peer))
+                                    iface.netdev.netdev_class, vlan, iface.netdev.send, peer, iface.netdev))
             oc = dict(br.other_config)
             backer = self.backer_of(br)
             if br.name not in backer.bridges:
                 continue
+            for p in ports:
+                if p.odp_port is not None and p.netdev.rx_fileno() is not None:
+                    polled.append((p.netdev, functools.partial(backer.receive_batch, p.odp_port)))
             backer.set_ports(br.name, ports, flood_vlans=frozenset(br.flood_vlans),
                              forward_bpdu=oc.get("forward-bpdu") == "true",
                              mac_aging=_int_option(oc, "mac-aging-time", 1, 1 << 31),
                              mac_size=_int_option(oc, "mac-table-size", 1, 1 << 31))
+        self.poller.set_ports(polled)
 
     # -- packet-ins ------------------------------------------------------------------------------------------
 
@@ -186,6 +194,7 @@ class DatapathWiring:
 
     def close(self) -> None:
         self._task.cancel()
+        self.poller.close()
 
     # -- helpers for the commands ----------------------------------------------------------------------------
 

@@ -45,11 +45,14 @@ def test_errors_are_reported_not_fatal(br0: Switchd) -> None:
     assert s.get("Interface", "bad", "ofport") == "-1"
     assert s.get("Interface", "bad", "error") == \
         '"could not open network device bad (Address family not supported by protocol)"'
-    # A system port on a non-dummy datapath is not supported yet: an error, not a crash.
-    s.vsctl("add-br", "br1")
-    assert "not support" in s.get("Interface", "br1", "error")
-    s.vsctl("add-port", "br1", "eth9")
-    assert s.get("Interface", "eth9", "ofport") == "-1"
+    # A system port whose device does not exist, and a tunnel (not supported yet): errors, not crashes.
+    s.vsctl("add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=netdev")
+    s.vsctl("add-port", "br1", "pvsnoeth9")
+    assert s.get("Interface", "pvsnoeth9", "ofport") == "-1"
+    assert s.get("Interface", "pvsnoeth9", "error") == \
+        '"could not open network device pvsnoeth9 (No such device)"'
+    s.vsctl("add-port", "br1", "vx9", "--", "set", "interface", "vx9", "type=vxlan")
+    assert "not support" in s.get("Interface", "vx9", "error")
     # A pcap file that cannot be written is a configuration error of that port.
     s.vsctl("add-port", "br0", "p3", "--", "set", "interface", "p3", "type=dummy",
             "options:pcap=/nonexistent/dir/x.pcap")
@@ -288,7 +291,7 @@ def test_bad_command_line(rundir: str) -> None:
 def test_open_vswitch_record(switchd: Switchd) -> None:
     s = switchd
     s.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy")
-    assert s.get("Open_vSwitch", ".", "datapath_types") == "[dummy]"
+    assert s.get("Open_vSwitch", ".", "datapath_types") == "[dummy, netdev, system]"
     assert "dummy" in s.get("Open_vSwitch", ".", "iface_types")
     assert s.get("Interface", "br0", "statistics") == "{rx_bytes=0, rx_packets=0, tx_bytes=0, tx_packets=0}"
 

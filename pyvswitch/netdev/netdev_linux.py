@@ -1,0 +1,382 @@
+"""``system`` ports: an existing Linux interface (a veth end, a NIC) opened with an AF_PACKET socket.
+
+The socket is set up as Open vSwitch's AF_XDP-less userspace datapath would want it, with the kernel's memory-mapped
+rings so that no system call is made per packet:
+
+* a **TPACKET_V3 receive ring**: the kernel fills blocks of frames and hands a block over when it is full or after
+  ``RX_BLOCK_TIMEOUT_MS``; :meth:`SystemNetdev.recv_batch` returns every frame of every block handed over as one
+  :class:`PacketBatch` (numpy views of the ring, no copy) and gives the blocks back on ``release``;
+* a **transmit ring** (TPACKET_V3 frames of ``TX_FRAME_SIZE`` bytes): :meth:`send` and :meth:`send_batch` fill
+  slots, :meth:`flush` asks the kernel to send all of them with one ``send()``.  Frames too big for a slot (TSO
+  super-frames) go through a second AF_PACKET socket, after the ring has been flushed, so order is kept;
+* **virtio-net headers** (``PACKET_VNET_HDR``) both ways: a frame whose L4 checksum is still to be completed or
+  that is a TSO/GSO super-frame keeps that state across the switch, as Open vSwitch's userspace TSO keeps it, and
+  the kernel finishes the work on the way out (or never needs to, between namespaces);
+* the VLAN tag the kernel took out of a frame (``tp_vlan_tci``) is given back with the batch (``PacketBatch.vlan``);
+* promiscuous mode as a packet-socket membership (``PACKET_MR_PROMISC``), which the kernel undoes when the socket
+  closes, so a crash never leaves an interface promiscuous;
+* ``PACKET_IGNORE_OUTGOING``: frames the switch itself sends are not received back.
+
+Link state, MTU, Ethernet address and counters are the kernel's (:mod:`pyvswitch.netdev.linux`), read again by
+:meth:`poll`.  A device that goes away makes :meth:`error` say so; nothing raises in the receive or transmit paths.
+
+Why by hand: no maintained Python library offers AF_PACKET rings (pyroute2 is netlink only); the ring layout is
+the kernel's ABI (``linux/if_packet.h``), read here with numpy.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import mmap
+import socket
+import struct
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import linux
+from .netdev import VNET_HDR_LEN, Netdev, NetdevError, PacketBatch, register
+
+__all__ = ["SystemNetdev"]
+
+log = logging.getLogger("pyvswitch.netdev_linux")
+
+# linux/if_packet.h
+SOL_PACKET = 263
+PACKET_ADD_MEMBERSHIP = 1
+PACKET_RX_RING = 5
+PACKET_VERSION = 10
+PACKET_TX_RING = 13
+PACKET_VNET_HDR = 15
+PACKET_QDISC_BYPASS = 20
+PACKET_IGNORE_OUTGOING = 23
+PACKET_MR_PROMISC = 1
+TPACKET_V3 = 2
+ETH_P_ALL = 0x0003
+
+TP_STATUS_KERNEL = 0
+TP_STATUS_USER = 1
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+TP_STATUS_AVAILABLE = 0
+TP_STATUS_SEND_REQUEST = 1
+TP_STATUS_WRONG_FORMAT = 4
+
+#: Receive ring: blocks big enough for a 64 KiB TSO frame; a block is handed over when full or after this long.
+RX_BLOCK_SIZE = 1 << 17
+RX_BLOCK_NR = 32
+RX_FRAME_SIZE = 1 << 11
+RX_BLOCK_TIMEOUT_MS = 1
+#: Transmit ring: slots for frames up to a 1500-byte MTU with a VLAN tag and the virtio-net header.
+TX_FRAME_SIZE = 1 << 11
+TX_FRAME_NR = 1024
+
+_TPACKET3_HDRLEN = 48        # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+_TX_DATA = _TPACKET3_HDRLEN  # tp_hdrlen - sizeof(struct sockaddr_ll): where the kernel reads a frame to send
+_TX_MAX = TX_FRAME_SIZE - _TX_DATA - VNET_HDR_LEN
+_NO_VNET = bytes(VNET_HDR_LEN)
+
+_BLOCK_HDR = struct.Struct("<III")   # block_status, num_pkts, offset_to_first_pkt (at +8)
+
+
+def _no_such_device(name: str) -> str:
+    return f"could not open network device {name} (No such device)"
+
+
+class SystemNetdev(Netdev):
+    """A Linux interface through AF_PACKET (see the module docstring)."""
+
+    stats_names = None
+
+    def __init__(self, name: str, type_: str) -> None:
+        super().__init__(name, type_)
+        self.netdev_class = "system"
+        self._sock: socket.socket | None = None
+        self._big: socket.socket | None = None
+        self._ring: mmap.mmap | None = None
+        self._err: str | None = None
+        self._info: linux.LinkInfo | None = None
+        self._open()
+
+    # -- set-up --------------------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        info = linux.link_info(self.name)
+        if info is None:
+            raise NetdevError(_no_such_device(self.name))
+        self._info = info
+        try:
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        except OSError as e:
+            raise NetdevError(f"could not open network device {self.name} ({e.strerror})") from None
+        try:
+            sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
+            sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
+            try:
+                sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            except OSError:
+                log.warning("%s: PACKET_IGNORE_OUTGOING is not supported; own frames are filtered", self.name)
+            sock.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
+            rx_size = RX_BLOCK_SIZE * RX_BLOCK_NR
+            sock.setsockopt(SOL_PACKET, PACKET_RX_RING,
+                            struct.pack("IIIIIII", RX_BLOCK_SIZE, RX_BLOCK_NR, RX_FRAME_SIZE,
+                                        rx_size // RX_FRAME_SIZE, RX_BLOCK_TIMEOUT_MS, 0, 0))
+            tx_size = TX_FRAME_SIZE * TX_FRAME_NR
+            sock.setsockopt(SOL_PACKET, PACKET_TX_RING,
+                            struct.pack("IIIIIII", tx_size, 1, TX_FRAME_SIZE, TX_FRAME_NR, 0, 0, 0))
+            ring = mmap.mmap(sock.fileno(), rx_size + tx_size, mmap.MAP_SHARED,
+                             mmap.PROT_READ | mmap.PROT_WRITE)
+            sock.bind((self.name, ETH_P_ALL))
+            sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP,
+                            struct.pack("iHH8s", info.ifindex, PACKET_MR_PROMISC, 0, b""))
+            sock.setblocking(False)
+            # Frames too big for a transmit slot: a socket that receives nothing (protocol 0).
+            big = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            big.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
+            big.bind((self.name, 0))
+            big.setblocking(False)
+        except OSError as e:
+            sock.close()
+            reason = "No such device" if e.errno in (errno.ENODEV, errno.ENXIO) else e.strerror
+            raise NetdevError(f"could not open network device {self.name} ({reason})") from None
+        self._sock, self._big, self._ring = sock, big, ring
+        self._arr = np.frombuffer(ring, dtype=np.uint8)
+        self._u32 = self._arr.view(np.uint32)
+        self._rx_size = rx_size
+        self._rx_block = 0
+        self._tx_base = rx_size
+        self._tx_head = 0
+        self._tx_pending = 0
+        # Byte offsets of the transmit slots, and the u32 index of each slot's tp_len and tp_status.
+        self._tx_slot = rx_size + np.arange(TX_FRAME_NR, dtype=np.int64) * TX_FRAME_SIZE
+        self._tx_len_idx = (self._tx_slot + 16) // 4
+        self._tx_status_idx = (self._tx_slot + 20) // 4
+        self._tx_data = self._tx_slot + _TX_DATA
+
+    def set_config(self, options: Mapping[str, str]) -> None:
+        pass   # Open vSwitch's system ports take no options either.
+
+    # -- receive ----------------------------------------------------------------------------------------------
+
+    def rx_fileno(self) -> int | None:
+        return None if self._sock is None else self._sock.fileno()
+
+    def recv_batch(self, max_frames: int = 4096) -> PacketBatch | None:
+        """Every frame of the blocks the kernel has handed over (whole blocks, so possibly a little more than
+        ``max_frames``)."""
+        if self._sock is None:
+            return None
+        u32 = self._u32
+        blocks: list[int] = []
+        offs: list[np.ndarray] = []
+        n = 0
+        b = self._rx_block
+        while n < max_frames and len(blocks) < RX_BLOCK_NR:
+            base = b * RX_BLOCK_SIZE
+            if not u32[base // 4 + 2] & TP_STATUS_USER:
+                break
+            num = int(u32[base // 4 + 3])
+            first = base + int(u32[base // 4 + 4])
+            blocks.append(b)
+            if num:
+                offs.append(self._walk(first, num))
+                n += num
+            b = (b + 1) % RX_BLOCK_NR
+        if not blocks:
+            return None
+        self._rx_block = b
+        hdr = np.concatenate(offs) if len(offs) != 1 else offs[0]
+        hidx = hdr // 4
+        lens = u32[hidx + 3].astype(np.int64)            # tp_snaplen
+        mac = (u32[hidx + 6] & 0xFFFF).astype(np.int64)   # tp_mac
+        status = u32[hidx + 5]
+        vlan = None
+        if (status & TP_STATUS_VLAN_VALID).any():
+            tci = (u32[hidx + 8] & 0xFFFF).astype(np.int64)
+            tpid = (u32[hidx + 9] & 0xFFFF).astype(np.int64)
+            tpid = np.where(status & TP_STATUS_VLAN_TPID_VALID, tpid, 0x8100)
+            vlan = np.where(status & TP_STATUS_VLAN_VALID, (tpid << 16) | tci, -1)
+        self.stats.rx_packets += len(hdr)
+        self.stats.rx_bytes += int(lens.sum())
+
+        def release(blocks: list[int] = blocks) -> None:
+            for blk in blocks:
+                u32[blk * RX_BLOCK_SIZE // 4 + 2] = TP_STATUS_KERNEL
+        return PacketBatch(self._arr, hdr + mac, lens, vnet=True, vlan=vlan, release=release)
+
+    def _walk(self, first: int, num: int) -> np.ndarray:
+        """The offsets of the ``num`` frame headers of a block: each header gives the distance to the next.  Frames
+        of one size are equally spaced, which is checked at once; otherwise the chain is followed."""
+        u32 = self._u32
+        step = int(u32[first // 4])
+        if num == 1:
+            return np.array([first], np.int64)
+        if step:
+            cand = first + np.arange(num, dtype=np.int64) * step
+            if (u32[cand[:-1] // 4] == step).all():
+                return cand
+        out = np.empty(num, np.int64)
+        o = first
+        for i in range(num):
+            out[i] = o
+            o += int(u32[o // 4])
+        return out
+
+    # -- transmit ---------------------------------------------------------------------------------------------
+
+    def send(self, frame: bytes, vnet: bytes | None = None) -> bool:
+        if self._sock is None:
+            self.stats.tx_dropped += 1
+            return False
+        n = len(frame)
+        if n > _TX_MAX:
+            return self._send_big(frame, vnet)
+        slot = self._tx_head
+        if self._u32[self._tx_status_idx[slot]] != TP_STATUS_AVAILABLE:
+            self.flush()
+            if self._u32[self._tx_status_idx[slot]] != TP_STATUS_AVAILABLE:
+                self.stats.tx_dropped += 1
+                return False
+        d = int(self._tx_data[slot])
+        ring = self._ring
+        assert ring is not None
+        ring[d:d + VNET_HDR_LEN] = vnet if vnet is not None else _NO_VNET
+        ring[d + VNET_HDR_LEN:d + VNET_HDR_LEN + n] = frame
+        self._u32[self._tx_len_idx[slot]] = n + VNET_HDR_LEN
+        self._u32[self._tx_status_idx[slot]] = TP_STATUS_SEND_REQUEST
+        self._tx_head = (slot + 1) % TX_FRAME_NR
+        self._tx_pending += 1
+        self.stats.tx_packets += 1
+        self.stats.tx_bytes += n
+        return True
+
+    def _send_big(self, frame: bytes, vnet: bytes | None) -> bool:
+        self.flush()
+        try:
+            assert self._big is not None
+            self._big.send((vnet if vnet is not None else _NO_VNET) + frame)
+        except OSError as e:
+            self._tx_error(e)
+            return False
+        self.stats.tx_packets += 1
+        self.stats.tx_bytes += len(frame)
+        return True
+
+    def send_batch(self, batch: PacketBatch, idx: np.ndarray) -> None:
+        """Copy frames ``idx`` of ``batch`` into the transmit ring at once (their virtio-net headers with them)."""
+        if self._sock is None:
+            self.stats.tx_dropped += len(idx)
+            return
+        idx = np.asarray(idx, dtype=np.int64)
+        lens = batch.lens[idx]
+        special = lens > _TX_MAX
+        if batch.vlan is not None:
+            special |= batch.vlan[idx] >= 0
+        if special.any():
+            # Tagged or oversized frames one by one, in order with the rest.
+            for i in idx:
+                self.send(batch.frame(int(i)), batch.vnet_hdr(int(i)))
+            return
+        n = len(idx)
+        u32 = self._u32
+        slots = (self._tx_head + np.arange(n)) % TX_FRAME_NR
+        free = u32[self._tx_status_idx[slots]] == TP_STATUS_AVAILABLE
+        if not free.all():
+            self.flush()
+            free = u32[self._tx_status_idx[slots]] == TP_STATUS_AVAILABLE
+            if not free.all():
+                k = int(np.argmin(free))     # Slots are used in order: the first busy one ends the run.
+                self.stats.tx_dropped += n - k
+                n, slots, idx, lens = k, slots[:k], idx[:k], lens[:k]
+                if not n:
+                    return
+        width = int(lens.max()) + VNET_HDR_LEN
+        cols = np.arange(width, dtype=np.int64)
+        dst = self._tx_data[slots][:, None] + cols
+        if batch.vnet:
+            src = (batch.offs[idx] - VNET_HDR_LEN)[:, None] + cols
+            np.minimum(src, len(batch.buf) - 1, out=src)
+            self._arr[dst] = batch.buf[src]
+        else:
+            self._arr[dst[:, :VNET_HDR_LEN]] = 0
+            src = batch.offs[idx][:, None] + cols[:-VNET_HDR_LEN]
+            np.minimum(src, len(batch.buf) - 1, out=src)
+            self._arr[dst[:, VNET_HDR_LEN:]] = batch.buf[src]
+        u32[self._tx_len_idx[slots]] = (lens + VNET_HDR_LEN).astype(np.uint32)
+        u32[self._tx_status_idx[slots]] = TP_STATUS_SEND_REQUEST
+        self._tx_head = int(slots[-1] + 1) % TX_FRAME_NR
+        self._tx_pending += n
+        self.stats.tx_packets += n
+        self.stats.tx_bytes += int(lens.sum())
+
+    def flush(self) -> None:
+        if not self._tx_pending or self._sock is None:
+            return
+        self._tx_pending = 0
+        try:
+            self._sock.send(b"", socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            self._tx_error(e)
+
+    def _tx_error(self, e: OSError) -> None:
+        self.stats.tx_dropped += 1
+        if e.errno in (errno.ENXIO, errno.ENODEV, errno.ENETDOWN):
+            if linux.link_info(self.name) is None:
+                self._err = _no_such_device(self.name)
+        else:
+            log.debug("%s: send failed: %s", self.name, e)
+
+    # -- state ------------------------------------------------------------------------------------------------
+
+    def poll(self) -> bool:
+        info = linux.link_info(self.name)
+        if info is None or (self._info is not None and info.ifindex != self._info.ifindex):
+            # Gone (or gone and back as another device: the socket is bound to the old one).
+            changed = self._err is None
+            self._err = _no_such_device(self.name)
+            return changed
+        old, self._info = self._info, info
+        return old is None or (old.mac, old.mtu, old.admin_up, old.carrier) != \
+            (info.mac, info.mtu, info.admin_up, info.carrier)
+
+    def error(self) -> str | None:
+        return self._err
+
+    def get_etheraddr(self) -> str:
+        return self._info.mac if self._info is not None else "00:00:00:00:00:00"
+
+    def get_mtu(self) -> int:
+        return self._info.mtu if self._info is not None else 1500
+
+    def set_mtu(self, mtu: int) -> None:
+        linux.set_mtu(self.name, mtu)
+        self.poll()
+
+    def admin_up(self) -> bool:
+        return self._info is not None and self._info.admin_up
+
+    def carrier(self) -> bool:
+        return self._info is not None and self._info.carrier
+
+    def stats_map(self) -> dict[str, int]:
+        """The kernel's counters of the device, as Open vSwitch reports them for a system port."""
+        return dict(self._info.stats) if self._info is not None else {}
+
+    def close(self) -> None:
+        for s in (self._sock, self._big):
+            if s is not None:
+                s.close()
+        self._sock = self._big = None
+        if self._ring is not None:
+            self._arr = self._u32 = None  # type: ignore[assignment]
+            try:
+                self._ring.close()
+            except BufferError:
+                pass   # A batch still holds a view: the mapping goes with the last reference.
+            self._ring = None
+
+
+register("system", SystemNetdev)
