@@ -361,6 +361,14 @@ class MegaflowCache:
         """The megaflow with this UFID (``dpctl/get-flow ufid:...``), or ``None``."""
         return self._by_ufid.get(ufid)
 
+    def find_key(self, key: int) -> Megaflow | None:
+        """What :meth:`lookup` answers, without counting the lookup."""
+        for mask, flows, _ in self._order:
+            flow = flows.get(key & mask)
+            if flow is not None:
+                return flow
+        return None
+
     def find(self, key: int, mask: int) -> Megaflow | None:
         """The megaflow installed with exactly this (masked key, mask), or ``None``.  Not counted."""
         st = self._subtables.get(mask)
@@ -596,6 +604,13 @@ class FlowCaches:
         if self._emc_prob and self._random() < self._emc_prob:
             self.emc.insert(key, flow)
         return flow
+
+    def peek(self, key: int) -> Megaflow | None:
+        """The megaflow for ``key`` without counting the lookup (the batch classifier counts its own)."""
+        flow = self._emc_get(key)
+        if flow is not None and not flow.dead:
+            return flow
+        return self.megaflows.find_key(key)
 
     def lookup_batch(self, keys: Sequence[int]) -> list[Megaflow | None]:
         """The results of ``[self.lookup(k) for k in keys]``, the EMC probed for the whole batch first.

@@ -49,6 +49,7 @@ import numpy as np
 
 from pyvswitch.dpif.dpif import Dpif, DpifError, DpifFlow, DpifPort, DpifStats
 from pyvswitch.dpif.execute import ExecContext, PacketMetadata, execute, execute_batch
+from pyvswitch.dpif.fastpath import SignatureCache
 from pyvswitch.dpif.flow_cache import (
     DEFAULT_EMC_INSERT_INV_PROB,
     DEFAULT_FLOW_LIMIT,
@@ -60,6 +61,7 @@ from pyvswitch.dpif.odp import Action, Output, Userspace
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
 from pyvswitch.netdev.netdev import Netdev, PacketBatch
+from pyvswitch.netdev.offload import resolve
 
 __all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "datapath_mask", "dummy_dpif"]
 
@@ -120,14 +122,6 @@ def _md_bits(md: PacketMetadata) -> int:
     if md.ct_label:
         key = F.storage_put(key, "ct_label", md.ct_label)
     return key
-
-
-def resolve(frame: bytes, vnet: bytes | None) -> list[bytes]:
-    """``frame`` ready for a device without offloads (:func:`pyvswitch.netdev.offload.resolve`)."""
-    if vnet is None or not any(vnet):
-        return [frame]
-    from pyvswitch.netdev import offload
-    return offload.resolve(frame, vnet)
 
 
 def _tcp_flags(key: int) -> int:
@@ -199,6 +193,7 @@ class NetdevDpif(Dpif):
         self.n_upcalls = 0
         self._ports[0] = _Port(name, 0, local_type, None)
         self._netdevs: dict[int, Netdev] = {}   # Ports with a netdev, flushed after every batch.
+        self.sig_cache = SignatureCache()
 
     # -- Ports ---------------------------------------------------------------------------------------
 
@@ -320,28 +315,25 @@ class NetdevDpif(Dpif):
         n = len(batch)
         if not n:
             return
-        frames = batch.frames()
-        keys = [extract(f, port_no) for f in frames]
-        found = self.caches.lookup_batch(keys)
-        groups: dict[Megaflow, list[int]] = {}
-        rest: list[int] = []
-        for i, flow in enumerate(found):
-            if flow is None:
-                rest.append(i)
-            else:
-                groups.setdefault(flow, []).append(i)
-        record = self.caches.record
         lens = batch.lens
+        buf, offs = batch.buf, batch.offs
         md = PacketMetadata(in_port=port_no)
         ctx = _Ctx(self, 0, now)
         ctx.md = md
         vnet = batch.vnet
-        for flow, idx in groups.items():
-            flags = 0
-            for i in idx:
-                flags |= _tcp_flags(keys[i])
-            arr = np.array(idx, np.int64)
-            record(flow, len(idx), int(lens[arr].sum()), flags, now)
+        peek = self.caches.peek
+        frame = batch.frame
+
+        def lookup_key(i: int) -> Megaflow | None:
+            return peek(extract(frame(i), port_no))
+
+        groups, rest_arr, flags = self.sig_cache.classify(port_no, buf, offs, lens, batch.vlan, lookup_key)
+        record = self.caches.record
+        rest: list[int] = rest_arr.tolist()
+        hits = 0
+        for flow, idx in groups:
+            hits += len(idx)
+            record(flow, len(idx), int(lens[idx].sum()), int(np.bitwise_or.reduce(flags[idx])), now)
             actions = flow.actions
             if actions and all(type(a) is Output for a in actions):
                 for a in actions:
@@ -349,23 +341,27 @@ class NetdevDpif(Dpif):
                     if port is None or (port.netdev is None and port.send is None):
                         self.n_tx_dropped += len(idx)
                     elif port.netdev is not None:
-                        port.netdev.send_batch(batch, arr)
+                        port.netdev.send_batch(batch, idx)
                     else:
-                        for i in idx:
-                            for f in resolve(frames[i], batch.vnet_hdr(i) if vnet else None):
+                        for i in idx.tolist():
+                            for f in resolve(frame(i), batch.vnet_hdr(i) if vnet else None):
                                 port.send(f)  # type: ignore[misc]
             elif vnet:
-                rest.extend(idx)
+                # Offloads resolved first: the actions may change headers the checksum covers.  A super-frame's
+                # segments all take its megaflow's actions.
+                execute_batch([f for i in idx.tolist() for f in resolve(frame(i), batch.vnet_hdr(i))], actions,
+                              ctx)
             else:
-                execute_batch([frames[i] for i in idx], actions, ctx)
+                execute_batch([frame(i) for i in idx.tolist()], actions, ctx)
+        self.caches.n_emc_hit += hits
         if rest:
             rest.sort()
             todo: list[bytes] = []
             for i in rest:
                 if vnet:
-                    todo.extend(resolve(frames[i], batch.vnet_hdr(i)))
+                    todo.extend(resolve(frame(i), batch.vnet_hdr(i)))
                 else:
-                    todo.append(frames[i])
+                    todo.append(frame(i))
             # Resolved frames may hit flows again: counted then as lookups of their own, as segments are.
             self._process(todo, [md] * len(todo), 0, now, shared_md=True)
         self._drain_recirc(now)

@@ -8,6 +8,7 @@ netdev-dummy.  ``netdev_linux`` provides ``system`` (AF_PACKET), ``netdev_tap`` 
 from . import netdev_dummy as _netdev_dummy  # noqa: F401  (registers the dummy provider)
 from . import netdev_linux as _netdev_linux  # noqa: F401  (registers the system provider)
 from . import netdev_patch as _netdev_patch  # noqa: F401  (registers the patch provider)
+from . import netdev_tap as _netdev_tap  # noqa: F401  (registers the tap and internal providers)
 from .netdev import Netdev, NetdevError, NetdevStats, create, register, registered_types
 
 __all__ = ["Netdev", "NetdevError", "NetdevStats", "create", "register", "registered_types"]

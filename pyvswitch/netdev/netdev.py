@@ -127,11 +127,17 @@ class PacketBatch:
         return [self.frame(i) for i in range(len(self.offs))]
 
     def vnet_hdr(self, i: int) -> bytes | None:
-        """Frame ``i``'s virtio-net header, or None for a batch without them."""
+        """Frame ``i``'s virtio-net header, or None for a batch without them.  For a frame whose VLAN tag
+        :meth:`frame` puts back, the header's offsets are moved past the tag."""
         if not self.vnet:
             return None
         o = int(self.offs[i])
-        return self.buf[o - VNET_HDR_LEN:o].tobytes()
+        hdr = self.buf[o - VNET_HDR_LEN:o].tobytes()
+        if self.vlan is not None and self.vlan[i] >= 0 and hdr[0]:
+            hdr_len, csum_start = int.from_bytes(hdr[2:4], "little"), int.from_bytes(hdr[6:8], "little")
+            hdr = (hdr[:2] + (hdr_len + 4 if hdr_len else 0).to_bytes(2, "little") + hdr[4:6]
+                   + (csum_start + 4).to_bytes(2, "little") + hdr[8:])
+        return hdr
 
     def release(self) -> None:
         if self._release is not None:

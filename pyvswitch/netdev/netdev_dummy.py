@@ -39,6 +39,7 @@ from pyvswitch.flow.match_text import MatchParseError, parse_match
 from pyvswitch.packet.checksum import internet_checksum, pseudo_header_sum
 
 from .netdev import Netdev, NetdevError, register
+from .offload import resolve
 
 __all__ = ["L7_PAYLOAD", "ComposeFlow", "DummyNetdev", "PcapWriter", "flow_compose", "match_to_flow", "odp_key_to_flow", "parse_packet",
            "read_pcap"]
@@ -132,11 +133,13 @@ class DummyNetdev(Netdev):
         super().receive(frame)
 
     def send(self, frame: bytes, vnet: bytes | None = None) -> bool:
-        self.stats.tx_packets += 1
-        self.stats.tx_bytes += len(frame)
-        self.sent.append(frame)
-        if self._tx_pcap is not None:
-            self._tx_pcap.write(frame)
+        # A dummy port takes no offloads: a frame from a real device has them resolved first.
+        for f in resolve(frame, vnet) if vnet is not None else (frame,):
+            self.stats.tx_packets += 1
+            self.stats.tx_bytes += len(f)
+            self.sent.append(f)
+            if self._tx_pcap is not None:
+                self._tx_pcap.write(f)
         return True
 
     def get_etheraddr(self) -> str:

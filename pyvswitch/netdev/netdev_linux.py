@@ -70,7 +70,7 @@ RX_FRAME_SIZE = 1 << 11
 RX_BLOCK_TIMEOUT_MS = 1
 #: Transmit ring: slots for frames up to a 1500-byte MTU with a VLAN tag and the virtio-net header.
 TX_FRAME_SIZE = 1 << 11
-TX_FRAME_NR = 1024
+TX_FRAME_NR = 4096
 
 _TPACKET3_HDRLEN = 48        # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 _TX_DATA = _TPACKET3_HDRLEN  # tp_hdrlen - sizeof(struct sockaddr_ll): where the kernel reads a frame to send
@@ -241,7 +241,11 @@ class SystemNetdev(Netdev):
         d = int(self._tx_data[slot])
         ring = self._ring
         assert ring is not None
-        ring[d:d + VNET_HDR_LEN] = vnet if vnet is not None else _NO_VNET
+        if vnet is None or not vnet[1]:
+            # Not a super-frame: all of it linear in the kernel's buffer (see send_batch).
+            vnet = (vnet[:2] if vnet is not None else b"\0\0") + n.to_bytes(2, "little") + \
+                (vnet[4:] if vnet is not None else bytes(6))
+        ring[d:d + VNET_HDR_LEN] = vnet
         ring[d + VNET_HDR_LEN:d + VNET_HDR_LEN + n] = frame
         self._u32[self._tx_len_idx[slot]] = n + VNET_HDR_LEN
         self._u32[self._tx_status_idx[slot]] = TP_STATUS_SEND_REQUEST
@@ -303,6 +307,13 @@ class SystemNetdev(Netdev):
             src = batch.offs[idx][:, None] + cols[:-VNET_HDR_LEN]
             np.minimum(src, len(batch.buf) - 1, out=src)
             self._arr[dst[:, VNET_HDR_LEN:]] = batch.buf[src]
+        # The virtio-net header's hdr_len tells the kernel how much to copy into the socket buffer's linear part:
+        # the whole of a frame that is not a super-frame.  Left at 0, the kernel would point at the ring's pages and
+        # then copy them into fresh pages for the receiving stack, page by page.
+        small = self._arr[dst[:, 1]] == 0          # gso_type NONE
+        rows = dst[small, 2]
+        self._arr[rows] = (lens[small] & 0xFF).astype(np.uint8)
+        self._arr[rows + 1] = (lens[small] >> 8).astype(np.uint8)
         u32[self._tx_len_idx[slots]] = (lens + VNET_HDR_LEN).astype(np.uint32)
         u32[self._tx_status_idx[slots]] = TP_STATUS_SEND_REQUEST
         self._tx_head = int(slots[-1] + 1) % TX_FRAME_NR
