@@ -80,6 +80,8 @@ class SignatureCache:
         every group not remembered."""
         n = len(offs)
         limit = len(buf) - 1
+        if limit < 0:
+            return [], np.arange(n), np.zeros(n, np.int64)
         idx = offs[:, None] + _COLS
         np.minimum(idx, limit, out=idx)
         hdr = buf[idx]

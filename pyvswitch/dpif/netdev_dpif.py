@@ -328,11 +328,29 @@ class NetdevDpif(Dpif):
             return peek(extract(frame(i), port_no))
 
         groups, rest_arr, flags = self.sig_cache.classify(port_no, buf, offs, lens, batch.vlan, lookup_key)
+        self.caches.n_emc_hit += sum(len(idx) for _, idx in groups)
+        by_flow = dict(groups)
+        misses: list[int] = []
+        miss_keys: list[int] = []
+        if len(rest_arr):
+            # The frames the classifier left: keys extracted one by one, then they join their megaflow's frames
+            # (in batch order: a megaflow's frames leave in the order they came).
+            rest = rest_arr.tolist()
+            keys = [extract(frame(i), port_no) for i in rest]
+            joined: dict[Megaflow, list[int]] = {}
+            for i, key, flow in zip(rest, keys, self.caches.lookup_batch(keys)):
+                if flow is None:
+                    misses.append(i)
+                    miss_keys.append(key)
+                else:
+                    joined.setdefault(flow, []).append(i)
+                    flags[i] = _tcp_flags(key)
+            for flow, more in joined.items():
+                old = by_flow.get(flow)
+                arr = np.array(more, np.int64)
+                by_flow[flow] = arr if old is None else np.sort(np.concatenate([old, arr]))
         record = self.caches.record
-        rest: list[int] = rest_arr.tolist()
-        hits = 0
-        for flow, idx in groups:
-            hits += len(idx)
+        for flow, idx in sorted(by_flow.items(), key=lambda fi: int(fi[1][0])):
             record(flow, len(idx), int(lens[idx].sum()), int(np.bitwise_or.reduce(flags[idx])), now)
             actions = flow.actions
             if actions and all(type(a) is Output for a in actions):
@@ -353,17 +371,22 @@ class NetdevDpif(Dpif):
                               ctx)
             else:
                 execute_batch([frame(i) for i in idx.tolist()], actions, ctx)
-        self.caches.n_emc_hit += hits
-        if rest:
-            rest.sort()
-            todo: list[bytes] = []
-            for i in rest:
-                if vnet:
-                    todo.extend(resolve(frame(i), batch.vnet_hdr(i)))
+        if misses:
+            plain: list[int] = []
+            resolved: list[bytes] = []
+            for i in misses:
+                hdr = batch.vnet_hdr(i) if vnet else None
+                if hdr is not None and (hdr[0] or hdr[1]):
+                    resolved.extend(resolve(frame(i), hdr))
                 else:
-                    todo.append(frame(i))
-            # Resolved frames may hit flows again: counted then as lookups of their own, as segments are.
-            self._process(todo, [md] * len(todo), 0, now, shared_md=True)
+                    plain.append(i)
+            if plain:
+                by_i = dict(zip(misses, miss_keys))
+                self._upcall([frame(i) for i in plain], [by_i[i] for i in plain], [md] * len(plain), ctx, now)
+            if resolved:
+                # A super-frame or a frame with a checksum to complete that missed: its segments are looked up
+                # (and counted) as packets of their own.
+                self._process(resolved, [md] * len(resolved), 0, now, shared_md=True)
         self._drain_recirc(now)
         self.flush()
 
