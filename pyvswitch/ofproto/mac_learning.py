@@ -470,7 +470,12 @@ class MacLearning:
         floor = max(self._changes_floor, oldest - 1)
         if revision < floor:
             return None
-        return {key for rev, key in self._changes if rev > revision}
+        out: set[MacKey] = set()
+        for rev, key in reversed(self._changes):     # Newest first: only the changes after ``revision``.
+            if rev <= revision:
+                break
+            out.add(key)
+        return out
 
     # ----- text -----
 

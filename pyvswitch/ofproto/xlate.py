@@ -188,6 +188,10 @@ def _sget(key: int, name: str) -> int:
     return F.storage_get(key, name)
 
 
+#: Storage masks of the attribute lists ``_differs`` is asked about (module-level lists, by identity).
+_ATTR_MASKS: dict[int, int] = {}
+
+
 def _sput(key: int, name: str, value: int) -> int:
     return F.storage_put(key, name, value)
 
@@ -529,10 +533,15 @@ class _Ctx:
         self.res.slow_path = "action"
 
     def _differs(self, attrs: list[tuple[str, str]]) -> bool:
-        return any(_sget(self.key, slot) != _sget(self.base, slot) for _, slot in attrs)
+        mask = _ATTR_MASKS.get(id(attrs))
+        if mask is None:
+            mask = _ATTR_MASKS[id(attrs)] = sum(_smask(slot) for _, slot in attrs)
+        return bool((self.key ^ self.base) & mask)
 
     def commit(self) -> None:
         """Emit the datapath actions that make the packet look like the working key."""
+        if self.key == self.base:
+            return      # Nothing changed since the last commit (every step below compares the two).
         self._commit_set("eth", _SET_ETH)
         self._commit_mpls(pop=True)
         self._commit_l3()
@@ -744,7 +753,7 @@ class _Ctx:
         if res.learned is not None:
             self.res.learned.append(res.learned)
             self.res.learned_in.append(b.name)
-            if res.learn_changed:
+            if res.learn_changed and self.trace is not None:
                 vlan, mac, port = res.learned
                 self.report("detail", f"learned that {format_mac(mac)} is on port {b.port_name(port)} "
                                       f"in VLAN {vlan}")
@@ -846,7 +855,8 @@ class _Ctx:
                 self.report("action", "drop")
         else:
             self.res.rules_hit.append(rule)
-            node = self.report("table", f"{table_id:2d}. {_rule_text(rule)}")
+            # The rule's text only for a trace: formatting a match costs more than translating a packet.
+            node = self.report("table", f"{table_id:2d}. {_rule_text(rule)}") if self.trace is not None else None
             saved = self.trace.enter(node) if self.trace is not None and node is not None else None
             self.rule = rule
             self.cookie = rule.cookie
