@@ -419,6 +419,8 @@ class Switch:
                 self.count("iface_error")
                 iface.netdev.close()
                 iface.netdev, iface.error, iface.ofport, iface.odp_port = None, err, -1, -1
+                # Tried again at once below: a device deleted and re-created already exists.
+                self._retry.add(iface.spec.name)
 
         for iface in [i for i in br.ifaces.values() if stale(i)]:
             self._del_iface(br, iface)
