@@ -46,7 +46,9 @@ def test_errors_are_reported_not_fatal(br0: Switchd) -> None:
     assert s.get("Interface", "bad", "error") == \
         '"could not open network device bad (Address family not supported by protocol)"'
     # A system port whose device does not exist, and a tunnel (not supported yet): errors, not crashes.
-    s.vsctl("add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=netdev")
+    # (The bridge's own port a dummy one: no TAP device is created for the test.)
+    s.vsctl("add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=netdev", "--", "set", "interface", "br1",
+            "type=dummy")
     s.vsctl("add-port", "br1", "pvsnoeth9")
     assert s.get("Interface", "pvsnoeth9", "ofport") == "-1"
     assert s.get("Interface", "pvsnoeth9", "error") == \
