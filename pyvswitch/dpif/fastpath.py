@@ -56,16 +56,57 @@ _MIN_IP_LEN = np.array([40, 28, 28], np.int64)
 _PRIMES = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
                     0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53], dtype=np.uint64)
 _COLS = np.arange(WIDTH, dtype=np.int64)
-#: Remembered groups per input port; beyond this many the dictionary starts again (the EMC's size).
+#: Remembered groups per input port; beyond this many the table starts again (the EMC's size).
 MAX_ENTRIES = 8192
 
 
-class SignatureCache:
-    """See the module docstring.  ``lookup_key(frame) -> Megaflow | None`` is the slow path for one group: it
-    extracts the key of a frame (the caller's input port and metadata) and looks it up in the caches."""
+class _Table:
+    """The remembered groups of one input port: masked header bytes -> megaflow, in a dictionary for changes and
+    as sorted numpy arrays (signatures, header rows, flow numbers) for lookups of a whole batch at once."""
+
+    __slots__ = ("by_bytes", "fidx", "flows", "rows", "sigs", "stale")
 
     def __init__(self) -> None:
-        self._by_port: dict[int, dict[bytes, Megaflow]] = {}
+        self.by_bytes: dict[bytes, Megaflow] = {}
+        self.flows: list[Megaflow] = []
+        self.sigs = np.zeros(0, np.uint64)
+        self.rows = np.zeros((0, WIDTH), np.uint8)
+        self.fidx = np.zeros(0, np.int64)
+        self.stale = False
+
+    def rebuild(self) -> None:
+        """The arrays again from the dictionary (after insertions or the removal of dead flows)."""
+        self.stale = False
+        items = list(self.by_bytes.items())
+        if not items:
+            self.__init__()  # type: ignore[misc]
+            return
+        rows = np.frombuffer(b"".join(k for k, _ in items), np.uint8).reshape(len(items), WIDTH)
+        sigs = _signatures(rows)
+        order = np.argsort(sigs, kind="stable")
+        ids: dict[Megaflow, int] = {}
+        flows: list[Megaflow] = []
+        fidx = np.empty(len(items), np.int64)
+        for i, (_, flow) in enumerate(items):
+            j = ids.get(flow)
+            if j is None:
+                j = ids[flow] = len(flows)
+                flows.append(flow)
+            fidx[i] = j
+        self.sigs, self.rows, self.fidx, self.flows = sigs[order], rows[order], fidx[order], flows
+
+
+def _signatures(masked: np.ndarray) -> np.ndarray:
+    words = np.ascontiguousarray(masked).view(np.uint64)
+    return (words * _PRIMES).sum(axis=1, dtype=np.uint64)
+
+
+class SignatureCache:
+    """See the module docstring.  ``lookup_key(i) -> Megaflow | None`` is the slow path for one group: it
+    extracts the key of frame ``i`` (the caller's input port and metadata) and looks it up in the caches."""
+
+    def __init__(self) -> None:
+        self._by_port: dict[int, _Table] = {}
         self.n_hits = 0
 
     def clear(self) -> None:
@@ -73,15 +114,16 @@ class SignatureCache:
 
     def classify(self, port_no: int, buf: np.ndarray, offs: np.ndarray, lens: np.ndarray,
                  vlan: np.ndarray | None, lookup_key: Callable[[int], Megaflow | None]
-                 ) -> tuple[list[tuple[Megaflow, np.ndarray]], np.ndarray, np.ndarray]:
-        """The frames of a batch with their megaflows: ``(groups, rest, flags)``.  ``groups`` lists each megaflow
-        found with the indexes of its frames (in batch order); ``rest`` the indexes left to the caller;
-        ``flags`` each frame's TCP flags (0 for the others).  ``lookup_key(i)`` is called for the first frame of
-        every group not remembered."""
+                 ) -> tuple[list[Megaflow], np.ndarray, np.ndarray]:
+        """The megaflow of each frame of a batch: ``(flows, fid, flags)``: frame ``i``'s megaflow is
+        ``flows[fid[i]]``, or the frame is left to the caller when ``fid[i]`` is -1; ``flags`` holds each frame's
+        TCP flags (0 for the others).  ``lookup_key(i)`` is called for the first frame of every group not
+        remembered."""
         n = len(offs)
         limit = len(buf) - 1
+        fid = np.full(n, -1, np.int64)
         if limit < 0:
-            return [], np.arange(n), np.zeros(n, np.int64)
+            return [], fid, np.zeros(n, np.int64)
         idx = offs[:, None] + _COLS
         np.minimum(idx, limit, out=idx)
         hdr = buf[idx]
@@ -100,48 +142,74 @@ class SignatureCache:
             ok &= vlan < 0
         flags = np.where(shape == _TCP, ((h16[:, 46] & 0x0F) << 8) | h16[:, 47], 0)
         fast = np.flatnonzero(ok)
+        tab = self._by_port.get(port_no)
+        if tab is None:
+            tab = self._by_port[port_no] = _Table()
         if not len(fast):
-            return [], np.arange(n), flags
+            return tab.flows, fid, flags
         masked = hdr[fast] & _MASKS[shape[fast]]
-        words = np.ascontiguousarray(masked).view(np.uint64)
-        sig = (words * _PRIMES).sum(axis=1, dtype=np.uint64)
-        uniq, first, inv = np.unique(sig, return_index=True, return_inverse=True)
-        same = (masked == masked[first][inv]).all(axis=1)
-        cache = self._by_port.get(port_no)
-        if cache is None:
-            cache = self._by_port[port_no] = {}
-        flow_of = np.full(len(uniq), -1, np.int64)
-        flows: list[Megaflow] = []
-        ids: dict[Megaflow, int] = {}
-        for u in range(len(uniq)):
-            row = int(first[u])
-            b = masked[row].tobytes()
-            flow = cache.get(b)
-            if flow is None or flow.dead:
-                flow = lookup_key(int(fast[row]))
-                if flow is None:
-                    continue
-                if len(cache) >= MAX_ENTRIES:
-                    cache.clear()
-                cache[b] = flow
-            j = ids.get(flow)
-            if j is None:
-                j = ids[flow] = len(flows)
-                flows.append(flow)
-            flow_of[u] = j
-        fid = flow_of[inv]
-        fid[~same] = -1
-        hit = fid >= 0
-        rest = np.concatenate([np.flatnonzero(~ok), fast[~hit]])
-        rest.sort()
-        self.n_hits += int(hit.sum())
-        groups: list[tuple[Megaflow, np.ndarray]] = []
-        if len(flows) == 1:
-            groups.append((flows[0], fast[hit]))
-        elif flows:
-            hit_rows = fast[hit]
-            order = np.argsort(fid[hit], kind="stable")
-            bounds = np.flatnonzero(np.diff(fid[hit][order])) + 1
-            for part in np.split(order, bounds):
-                groups.append((flows[int(fid[hit][part[0]])], hit_rows[part]))
-        return groups, rest, flags
+        sig = _signatures(masked)
+        got = self._lookup(tab, masked, sig)
+        miss = got < 0
+        if miss.any():
+            self._learn(tab, fast, masked, sig, miss, got, lookup_key)
+        fid[fast] = got
+        self.n_hits += int((got >= 0).sum())
+        return tab.flows, fid, flags
+
+    @staticmethod
+    def _lookup(tab: _Table, masked: np.ndarray, sig: np.ndarray) -> np.ndarray:
+        """Each row's flow number in ``tab``, or -1."""
+        got = np.full(len(sig), -1, np.int64)
+        if not len(tab.sigs):
+            return got
+        pos = np.searchsorted(tab.sigs, sig)
+        np.minimum(pos, len(tab.sigs) - 1, out=pos)
+        found = tab.sigs[pos] == sig
+        if found.any():
+            rows = np.flatnonzero(found)
+            same = (tab.rows[pos[rows]] == masked[rows]).all(axis=1)
+            rows = rows[same]
+            got[rows] = tab.fidx[pos[rows]]
+            # A removed megaflow: its entries go, its frames are looked up again.
+            used = np.unique(got[rows])
+            dead = [int(j) for j in used if tab.flows[int(j)].dead]
+            if dead:
+                got[np.isin(got, dead)] = -1
+                tab.by_bytes = {k: f for k, f in tab.by_bytes.items() if not f.dead}
+                tab.rebuild()
+                return SignatureCache._lookup(tab, masked, sig)
+        return got
+
+    @staticmethod
+    def _learn(tab: _Table, fast: np.ndarray, masked: np.ndarray, sig: np.ndarray, miss: np.ndarray,
+               got: np.ndarray, lookup_key: Callable[[int], Megaflow | None]) -> None:
+        """Look up the first frame of each group that missed, remember the answers, and give the group's frames
+        their flow numbers (a frame whose bytes differ from its group's first frame stays a miss)."""
+        rows = np.flatnonzero(miss)
+        _, first, inv = np.unique(sig[rows], return_index=True, return_inverse=True)
+        added = False
+        answer = np.full(len(first), -1, np.int64)
+        for u, r in enumerate(first.tolist()):
+            row = int(rows[r])
+            flow = lookup_key(int(fast[row]))
+            if flow is None:
+                continue
+            if len(tab.by_bytes) >= MAX_ENTRIES:
+                tab.by_bytes.clear()
+            tab.by_bytes[masked[row].tobytes()] = flow
+            added = True
+            answer[u] = -2 - u     # Resolved to a flow number once the table is rebuilt.
+        if not added:
+            return
+        tab.rebuild()
+        number = {id(f): j for j, f in enumerate(tab.flows)}
+        resolved = np.full(len(first), -1, np.int64)
+        for u in np.flatnonzero(answer != -1).tolist():
+            flow = tab.by_bytes.get(masked[int(rows[first[u]])].tobytes())
+            if flow is not None:
+                resolved[u] = number[id(flow)]
+        cand = resolved[inv]
+        same = (masked[rows] == masked[rows[first]][inv]).all(axis=1)
+        cand[~same] = -1
+        got[rows] = cand

@@ -327,50 +327,31 @@ class NetdevDpif(Dpif):
         def lookup_key(i: int) -> Megaflow | None:
             return peek(extract(frame(i), port_no))
 
-        groups, rest_arr, flags = self.sig_cache.classify(port_no, buf, offs, lens, batch.vlan, lookup_key)
-        self.caches.n_emc_hit += sum(len(idx) for _, idx in groups)
-        by_flow = dict(groups)
+        flows, fid, flags = self.sig_cache.classify(port_no, buf, offs, lens, batch.vlan, lookup_key)
+        hit = fid >= 0
+        self.caches.n_emc_hit += int(hit.sum())
         misses: list[int] = []
         miss_keys: list[int] = []
-        if len(rest_arr):
-            # The frames the classifier left: keys extracted one by one, then they join their megaflow's frames
-            # (in batch order: a megaflow's frames leave in the order they came).
-            rest = rest_arr.tolist()
+        rest = np.flatnonzero(~hit).tolist()
+        if rest:
+            # The frames the classifier left: keys extracted one by one; those that hit a megaflow join it.
+            flows = list(flows)
+            number = {id(f): j for j, f in enumerate(flows)}
             keys = [extract(frame(i), port_no) for i in rest]
-            joined: dict[Megaflow, list[int]] = {}
             for i, key, flow in zip(rest, keys, self.caches.lookup_batch(keys)):
                 if flow is None:
                     misses.append(i)
                     miss_keys.append(key)
-                else:
-                    joined.setdefault(flow, []).append(i)
-                    flags[i] = _tcp_flags(key)
-            for flow, more in joined.items():
-                old = by_flow.get(flow)
-                arr = np.array(more, np.int64)
-                by_flow[flow] = arr if old is None else np.sort(np.concatenate([old, arr]))
-        record = self.caches.record
-        for flow, idx in sorted(by_flow.items(), key=lambda fi: int(fi[1][0])):
-            record(flow, len(idx), int(lens[idx].sum()), int(np.bitwise_or.reduce(flags[idx])), now)
-            actions = flow.actions
-            if actions and all(type(a) is Output for a in actions):
-                for a in actions:
-                    port = self._ports.get(a.port)
-                    if port is None or (port.netdev is None and port.send is None):
-                        self.n_tx_dropped += len(idx)
-                    elif port.netdev is not None:
-                        port.netdev.send_batch(batch, idx)
-                    else:
-                        for i in idx.tolist():
-                            for f in resolve(frame(i), batch.vnet_hdr(i) if vnet else None):
-                                port.send(f)  # type: ignore[misc]
-            elif vnet:
-                # Offloads resolved first: the actions may change headers the checksum covers.  A super-frame's
-                # segments all take its megaflow's actions.
-                execute_batch([f for i in idx.tolist() for f in resolve(frame(i), batch.vnet_hdr(i))], actions,
-                              ctx)
-            else:
-                execute_batch([frame(i) for i in idx.tolist()], actions, ctx)
+                    continue
+                j = number.get(id(flow))
+                if j is None:
+                    j = number[id(flow)] = len(flows)
+                    flows.append(flow)
+                fid[i] = j
+                flags[i] = _tcp_flags(key)
+            hit = fid >= 0
+        if hit.any():
+            self._run_flows(batch, flows, fid, hit, flags, ctx, now)
         if misses:
             plain: list[int] = []
             resolved: list[bytes] = []
@@ -389,6 +370,48 @@ class NetdevDpif(Dpif):
                 self._process(resolved, [md] * len(resolved), 0, now, shared_md=True)
         self._drain_recirc(now)
         self.flush()
+
+    def _run_flows(self, batch: PacketBatch, flows: list[Megaflow], fid: np.ndarray, hit: np.ndarray,
+                   flags: np.ndarray, ctx: _Ctx, now: float) -> None:
+        """Account and execute the frames of a batch that have a megaflow (``flows[fid[i]]``).  Statistics are
+        summed per megaflow at once; frames of megaflows with the same actions are handled together, in batch
+        order, so that a megaflow's frames leave in the order they came."""
+        rows = np.flatnonzero(hit)
+        f = fid[rows]
+        n = len(flows)
+        packets = np.bincount(f, minlength=n)
+        nbytes = np.bincount(f, weights=batch.lens[rows], minlength=n)
+        tcp = np.zeros(n, np.int64)
+        np.bitwise_or.at(tcp, f, flags[rows])
+        by_actions: dict[tuple[Action, ...], list[int]] = {}
+        record = self.caches.record
+        for j in np.flatnonzero(packets).tolist():
+            flow = flows[j]
+            record(flow, int(packets[j]), int(nbytes[j]), int(tcp[j]), now)
+            by_actions.setdefault(flow.actions, []).append(j)
+        single = len(by_actions) == 1
+        frame = batch.frame
+        vnet = batch.vnet
+        for actions, js in by_actions.items():
+            idx = rows if single else rows[f == js[0]] if len(js) == 1 else rows[np.isin(f, js)]
+            if actions and all(type(a) is Output for a in actions):
+                for a in actions:
+                    port = self._ports.get(a.port)
+                    if port is None or (port.netdev is None and port.send is None):
+                        self.n_tx_dropped += len(idx)
+                    elif port.netdev is not None:
+                        port.netdev.send_batch(batch, idx)
+                    else:
+                        for i in idx.tolist():
+                            for fr in resolve(frame(i), batch.vnet_hdr(i) if vnet else None):
+                                port.send(fr)  # type: ignore[misc]
+            elif vnet:
+                # Offloads resolved first: the actions may change headers the checksum covers.  A super-frame's
+                # segments all take its megaflow's actions.
+                execute_batch([fr for i in idx.tolist() for fr in resolve(frame(i), batch.vnet_hdr(i))],
+                              actions, ctx)
+            else:
+                execute_batch([frame(i) for i in idx.tolist()], actions, ctx)
 
     def flush(self) -> None:
         """Hand the output queued on every device to it."""
