@@ -179,8 +179,10 @@ class Netdev(abc.ABC):
         for i in idx:
             self.send(batch.frame(int(i)), batch.vnet_hdr(int(i)))
 
-    def flush(self) -> None:
-        """Hand queued output to the device (the datapath calls it after every batch)."""
+    def flush(self) -> bool:
+        """Hand queued output to the device (the datapath calls it after every batch).  Returns True when some of
+        it still waits (the device's queue was full): the caller flushes again soon, even without new frames."""
+        return False
 
     def rx_fileno(self) -> int | None:
         """A file descriptor that is readable when frames wait to be received, or None for a device that does not

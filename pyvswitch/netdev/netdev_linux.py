@@ -48,6 +48,7 @@ PACKET_ADD_MEMBERSHIP = 1
 PACKET_RX_RING = 5
 PACKET_VERSION = 10
 PACKET_TX_RING = 13
+PACKET_LOSS = 14
 PACKET_VNET_HDR = 15
 PACKET_QDISC_BYPASS = 20
 PACKET_IGNORE_OUTGOING = 23
@@ -71,6 +72,10 @@ RX_BLOCK_TIMEOUT_MS = 1
 #: Transmit ring: slots for frames up to a 1500-byte MTU with a VLAN tag and the virtio-net header.
 TX_FRAME_SIZE = 1 << 11
 TX_FRAME_NR = 4096
+TX_CHUNK = TX_FRAME_NR // 4
+
+SO_SNDBUFFORCE = 32
+SNDBUF = 1 << 24
 
 _TPACKET3_HDRLEN = 48        # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 _TX_DATA = _TPACKET3_HDRLEN  # tp_hdrlen - sizeof(struct sockaddr_ll): where the kernel reads a frame to send
@@ -118,6 +123,14 @@ class SystemNetdev(Netdev):
             except OSError:
                 log.warning("%s: PACKET_IGNORE_OUTGOING is not supported; own frames are filtered", self.name)
             sock.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
+            # A frame the kernel refuses is skipped, not left to block every slot after it.
+            sock.setsockopt(SOL_PACKET, PACKET_LOSS, 1)
+            # Room for a whole ring of frames in flight: the kernel counts every frame sent against the socket's
+            # send buffer until the receiving side is done with it, and stops sending (EAGAIN) when it is full.
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, SNDBUF)
+            except OSError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
             rx_size = RX_BLOCK_SIZE * RX_BLOCK_NR
             sock.setsockopt(SOL_PACKET, PACKET_RX_RING,
                             struct.pack("IIIIIII", RX_BLOCK_SIZE, RX_BLOCK_NR, RX_FRAME_SIZE,
@@ -234,7 +247,7 @@ class SystemNetdev(Netdev):
             return self._send_big(frame, vnet)
         slot = self._tx_head
         if self._u32[self._tx_status_idx[slot]] != TP_STATUS_AVAILABLE:
-            self.flush()
+            self.flush(force=True)
             if self._u32[self._tx_status_idx[slot]] != TP_STATUS_AVAILABLE:
                 self.stats.tx_dropped += 1
                 return False
@@ -254,6 +267,18 @@ class SystemNetdev(Netdev):
         self.stats.tx_packets += 1
         self.stats.tx_bytes += n
         return True
+
+    def _send_big_view(self, data: memoryview, n: int) -> None:
+        """A virtio-net header and its frame, contiguous in memory, through the socket without a ring."""
+        self.flush()
+        try:
+            assert self._big is not None
+            self._big.send(data)
+        except OSError as e:
+            self._tx_error(e)
+            return
+        self.stats.tx_packets += 1
+        self.stats.tx_bytes += n
 
     def _send_big(self, frame: bytes, vnet: bytes | None) -> bool:
         self.flush()
@@ -278,23 +303,41 @@ class SystemNetdev(Netdev):
         if batch.vlan is not None:
             special |= batch.vlan[idx] >= 0
         if special.any():
-            # Tagged or oversized frames one by one, in order with the rest.
-            for i in idx:
-                self.send(batch.frame(int(i)), batch.vnet_hdr(int(i)))
+            # Tagged or oversized frames one by one, in order with the rest; a big frame straight from the
+            # batch's memory (a TSO super-frame is up to 64 KiB: no copy into a bytes object).
+            view = memoryview(batch.buf) if batch.vnet else None
+            for i in idx.tolist():
+                o, n = int(batch.offs[i]), int(batch.lens[i])
+                if view is not None and n > _TX_MAX and (batch.vlan is None or batch.vlan[i] < 0):
+                    self._send_big_view(view[o - VNET_HDR_LEN:o + n], n)
+                else:
+                    self.send(batch.frame(i), batch.vnet_hdr(i))
             return
+        # A quarter of the ring at a time: a batch may hold more frames than the ring has slots, and a slot must
+        # never be written twice before the kernel has sent it (its position and ours would part for good).
+        for start in range(0, len(idx), TX_CHUNK):
+            if not self._ring_copy(batch, idx[start:start + TX_CHUNK], lens[start:start + TX_CHUNK]):
+                self.stats.tx_dropped += max(len(idx) - start - TX_CHUNK, 0)
+                return
+            if start + TX_CHUNK < len(idx):
+                self.flush()
+
+    def _ring_copy(self, batch: PacketBatch, idx: np.ndarray, lens: np.ndarray) -> bool:
+        """Frames ``idx`` (at most ``TX_CHUNK``) into the next free slots; False when the ring was full (the frames
+        that did not fit are counted as dropped)."""
         n = len(idx)
         u32 = self._u32
         slots = (self._tx_head + np.arange(n)) % TX_FRAME_NR
         free = u32[self._tx_status_idx[slots]] == TP_STATUS_AVAILABLE
         if not free.all():
-            self.flush()
+            self.flush(force=True)
             free = u32[self._tx_status_idx[slots]] == TP_STATUS_AVAILABLE
             if not free.all():
                 k = int(np.argmin(free))     # Slots are used in order: the first busy one ends the run.
                 self.stats.tx_dropped += n - k
                 n, slots, idx, lens = k, slots[:k], idx[:k], lens[:k]
                 if not n:
-                    return
+                    return False
         width = int(lens.max()) + VNET_HDR_LEN
         cols = np.arange(width, dtype=np.int64)
         dst = self._tx_data[slots][:, None] + cols
@@ -320,17 +363,25 @@ class SystemNetdev(Netdev):
         self._tx_pending += n
         self.stats.tx_packets += n
         self.stats.tx_bytes += int(lens.sum())
+        return len(slots) == len(free)
 
-    def flush(self) -> None:
-        if not self._tx_pending or self._sock is None:
-            return
-        self._tx_pending = 0
+    def flush(self, force: bool = False) -> bool:
+        """Ask the kernel to send the frames waiting in the transmit ring.  When it stops early (its send buffer
+        is full, or the device's queue), the rest stay marked and the next flush goes on with them; ``force``
+        asks even when nothing new was queued (a full ring)."""
+        if (not self._tx_pending and not force) or self._sock is None:
+            return False
         try:
             self._sock.send(b"", socket.MSG_DONTWAIT)
-        except BlockingIOError:
+        except (BlockingIOError, InterruptedError):
             pass
         except OSError as e:
-            self._tx_error(e)
+            if e.errno != errno.ENOBUFS:
+                self._tx_error(e)
+        # The kernel takes frames in order: if the last one queued is still waiting, some are.
+        last = (self._tx_head - 1) % TX_FRAME_NR
+        self._tx_pending = int(self._u32[self._tx_status_idx[last]] == TP_STATUS_SEND_REQUEST)
+        return bool(self._tx_pending)
 
     def _tx_error(self, e: OSError) -> None:
         self.stats.tx_dropped += 1

@@ -47,6 +47,7 @@ class PollThread:
         self._ep.register(self._wake_r, select.EPOLLIN)
         self._monitor: LinkMonitor | None = None
         self._stop = False
+        self._flush_soon = False   # Output may be left in a device's queue: flush again shortly.
         self.n_batches = 0
         self.n_errors = 0
         self._thread = threading.Thread(target=self._main, name="pmd", daemon=True)
@@ -84,9 +85,11 @@ class PollThread:
             self._monitor = None
         while not self._stop:
             try:
-                events = self._ep.poll(1.0)
+                events = self._ep.poll(0.001 if self._flush_soon else 1.0)
             except InterruptedError:
                 continue
+            if self._flush_soon:
+                self._flush()
             for fd, ev in events:
                 if fd == self._wake_r:
                     try:
@@ -139,6 +142,18 @@ class PollThread:
                 log.exception("%s: processing a batch of %d frames failed", dev.name, len(batch))
             finally:
                 batch.release()
+            self._flush_soon = True
+
+    def _flush(self) -> None:
+        """Flush every device again; output a full queue held back goes now (see ``Netdev.flush``)."""
+        with self.lock:
+            waiting = False
+            for dev, _ in self._ports.values():
+                try:
+                    waiting |= bool(dev.flush())
+                except Exception:
+                    log.exception("%s: flushing failed", dev.name)
+            self._flush_soon = waiting
 
     def _forget(self, fd: int) -> None:
         self._ports.pop(fd, None)
