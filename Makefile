@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 APT_PKGS := openvswitch-common openvswitch-switch iproute2 ethtool iperf3 netsniff-ng iputils-ping
 STAMP := $(VENV)/.installed
 
-.PHONY: all deps venv test test-fast demo bench lint clean regen-corpus
+.PHONY: all deps venv test test-fast demo bench bench-forward lint clean regen-corpus
 
 all: test
 
@@ -39,6 +39,11 @@ demo: deps venv
 
 bench: deps venv
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python bench/run_all.py
+
+# Forwarding side by side with Open vSwitch's userspace datapath and a Linux bridge (root; about 6 minutes).
+# ARGS passes options through: make bench-forward ARGS="--runs 1 --cases pps"
+bench-forward: deps venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python bench/forward.py $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check pyvswitch tests bench tools
