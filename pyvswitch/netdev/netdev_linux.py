@@ -34,6 +34,7 @@ import struct
 from collections.abc import Mapping
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import linux
 from .netdev import VNET_HDR_LEN, Netdev, NetdevError, PacketBatch, register
@@ -339,22 +340,25 @@ class SystemNetdev(Netdev):
                 if not n:
                     return False
         width = int(lens.max()) + VNET_HDR_LEN
-        cols = np.arange(width, dtype=np.int64)
-        dst = self._tx_data[slots][:, None] + cols
-        if batch.vnet:
-            src = (batch.offs[idx] - VNET_HDR_LEN)[:, None] + cols
-            np.minimum(src, len(batch.buf) - 1, out=src)
-            self._arr[dst] = batch.buf[src]
-        else:
-            self._arr[dst[:, :VNET_HDR_LEN]] = 0
-            src = batch.offs[idx][:, None] + cols[:-VNET_HDR_LEN]
-            np.minimum(src, len(batch.buf) - 1, out=src)
-            self._arr[dst[:, VNET_HDR_LEN:]] = batch.buf[src]
+        base = self._tx_data[slots]
+        if not (batch.vnet and self._strided_copy(batch, idx, slots, width)):
+            # Any layout: one gather and one scatter through index arrays.
+            cols = np.arange(width, dtype=np.int64)
+            dst = base[:, None] + cols
+            if batch.vnet:
+                src = (batch.offs[idx] - VNET_HDR_LEN)[:, None] + cols
+                np.minimum(src, len(batch.buf) - 1, out=src)
+                self._arr[dst] = batch.buf[src]
+            else:
+                self._arr[dst[:, :VNET_HDR_LEN]] = 0
+                src = batch.offs[idx][:, None] + cols[:-VNET_HDR_LEN]
+                np.minimum(src, len(batch.buf) - 1, out=src)
+                self._arr[dst[:, VNET_HDR_LEN:]] = batch.buf[src]
         # The virtio-net header's hdr_len tells the kernel how much to copy into the socket buffer's linear part:
         # the whole of a frame that is not a super-frame.  Left at 0, the kernel would point at the ring's pages and
         # then copy them into fresh pages for the receiving stack, page by page.
-        small = self._arr[dst[:, 1]] == 0          # gso_type NONE
-        rows = dst[small, 2]
+        small = self._arr[base + 1] == 0          # gso_type NONE
+        rows = base[small] + 2
         self._arr[rows] = (lens[small] & 0xFF).astype(np.uint8)
         self._arr[rows + 1] = (lens[small] >> 8).astype(np.uint8)
         u32[self._tx_len_idx[slots]] = (lens + VNET_HDR_LEN).astype(np.uint32)
@@ -364,6 +368,21 @@ class SystemNetdev(Netdev):
         self.stats.tx_packets += n
         self.stats.tx_bytes += int(lens.sum())
         return len(slots) == len(free)
+
+    def _strided_copy(self, batch: PacketBatch, idx: np.ndarray, slots: np.ndarray, width: int) -> bool:
+        """The common case in one strided copy, without index arrays: frames equally spaced in the batch (the
+        receive ring lays frames of one size out so) into consecutive slots.  False when it does not apply."""
+        n = len(idx)
+        src0 = batch.offs[idx] - VNET_HDR_LEN
+        if n < 2 or int(slots[-1]) != int(slots[0]) + n - 1:
+            return False
+        step = int(src0[1] - src0[0])
+        if step < width or int(src0[-1]) + width > len(batch.buf) or not (np.diff(src0) == step).all():
+            return False
+        src = as_strided(batch.buf[int(src0[0]):], shape=(n, width), strides=(step, 1), writeable=False)
+        dst = as_strided(self._arr[int(self._tx_data[slots[0]]):], shape=(n, width), strides=(TX_FRAME_SIZE, 1))
+        dst[...] = src
+        return True
 
     def flush(self, force: bool = False) -> bool:
         """Ask the kernel to send the frames waiting in the transmit ring.  When it stops early (its send buffer
