@@ -166,7 +166,8 @@ class ExecContext:
         self.upcalls: list[tuple[bytes, Userspace, PacketMetadata]] = []
         self.recircs: list[tuple[bytes, int, PacketMetadata]] = []
         self.tnl_pops: list[tuple[bytes, int, PacketMetadata]] = []
-        self._rng = _random.Random(seed)
+        self._seed = seed
+        self._rng: _random.Random | None = None   # Made on first use: seeding from the system costs ~20 us.
 
     def output(self, port: int, frame: bytes) -> None:
         """Transmit ``frame`` (the executor's copy: the callee may keep it) on datapath port ``port``."""
@@ -210,6 +211,8 @@ class ExecContext:
 
     def random(self) -> int:
         """A uniform random 32-bit unsigned number."""
+        if self._rng is None:
+            self._rng = _random.Random(self._seed)
         return self._rng.getrandbits(32)
 
 

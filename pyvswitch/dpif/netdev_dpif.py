@@ -66,6 +66,9 @@ from pyvswitch.netdev.offload import resolve
 __all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "datapath_mask", "dummy_dpif"]
 
 MAX_RECIRC_DEPTH = 6
+
+SMALL_BATCH = 8
+"""Batches of at most this many frames skip the batch classifier (see ``receive_batch``)."""
 """Recirculation passes a packet may make (Open vSwitch's userspace datapath allows 6)."""
 
 UserspaceHandler = Callable[[bytes, Userspace, PacketMetadata], None]
@@ -323,11 +326,25 @@ class NetdevDpif(Dpif):
         vnet = batch.vnet
         peek = self.caches.peek
         frame = batch.frame
+        view = memoryview(buf)
+        vlan = batch.vlan
+
+        def headers(i: int) -> bytes | memoryview:
+            """Frame ``i`` to extract a key from: in place, unless a VLAN tag has to be put back."""
+            if vlan is not None and vlan[i] >= 0:
+                return frame(i)
+            o = int(offs[i])
+            return view[o:o + int(lens[i])]
 
         def lookup_key(i: int) -> Megaflow | None:
-            return peek(extract(frame(i), port_no))
+            return peek(extract(headers(i), port_no))
 
-        flows, fid, flags = self.sig_cache.classify(port_no, buf, offs, lens, batch.vlan, lookup_key)
+        if n > SMALL_BATCH:
+            flows, fid, flags = self.sig_cache.classify(port_no, buf, offs, lens, vlan, lookup_key)
+        else:
+            # A few frames (light traffic, or TSO super-frames a few at a time): numpy's fixed cost per call
+            # outweighs extracting their keys one by one.
+            flows, fid, flags = [], np.full(n, -1, np.int64), np.zeros(n, np.int64)
         hit = fid >= 0
         self.caches.n_emc_hit += int(hit.sum())
         misses: list[int] = []
@@ -337,7 +354,7 @@ class NetdevDpif(Dpif):
             # The frames the classifier left: keys extracted one by one; those that hit a megaflow join it.
             flows = list(flows)
             number = {id(f): j for j, f in enumerate(flows)}
-            keys = [extract(frame(i), port_no) for i in rest]
+            keys = [extract(headers(i), port_no) for i in rest]
             for i, key, flow in zip(rest, keys, self.caches.lookup_batch(keys)):
                 if flow is None:
                     misses.append(i)
@@ -378,17 +395,33 @@ class NetdevDpif(Dpif):
         order, so that a megaflow's frames leave in the order they came."""
         rows = np.flatnonzero(hit)
         f = fid[rows]
-        n = len(flows)
-        packets = np.bincount(f, minlength=n)
-        nbytes = np.bincount(f, weights=batch.lens[rows], minlength=n)
-        tcp = np.zeros(n, np.int64)
-        np.bitwise_or.at(tcp, f, flags[rows])
         by_actions: dict[tuple[Action, ...], list[int]] = {}
         record = self.caches.record
-        for j in np.flatnonzero(packets).tolist():
-            flow = flows[j]
-            record(flow, int(packets[j]), int(nbytes[j]), int(tcp[j]), now)
-            by_actions.setdefault(flow.actions, []).append(j)
+        if len(rows) <= SMALL_BATCH:
+            # A few frames: summed in Python (numpy's fixed cost per call is larger here).
+            sums: dict[int, list[int]] = {}
+            for j, length, fl in zip(f.tolist(), batch.lens[rows].tolist(), flags[rows].tolist()):
+                acc = sums.get(j)
+                if acc is None:
+                    sums[j] = [1, length, fl]
+                else:
+                    acc[0] += 1
+                    acc[1] += length
+                    acc[2] |= fl
+            for j, (p, b, fl) in sums.items():
+                flow = flows[j]
+                record(flow, p, b, fl, now)
+                by_actions.setdefault(flow.actions, []).append(j)
+        else:
+            n = len(flows)
+            packets = np.bincount(f, minlength=n)
+            nbytes = np.bincount(f, weights=batch.lens[rows], minlength=n)
+            tcp = np.zeros(n, np.int64)
+            np.bitwise_or.at(tcp, f, flags[rows])
+            for j in np.flatnonzero(packets).tolist():
+                flow = flows[j]
+                record(flow, int(packets[j]), int(nbytes[j]), int(tcp[j]), now)
+                by_actions.setdefault(flow.actions, []).append(j)
         single = len(by_actions) == 1
         frame = batch.frame
         vnet = batch.vnet

@@ -82,6 +82,8 @@ _TPACKET3_HDRLEN = 48        # TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 _TX_DATA = _TPACKET3_HDRLEN  # tp_hdrlen - sizeof(struct sockaddr_ll): where the kernel reads a frame to send
 _TX_MAX = TX_FRAME_SIZE - _TX_DATA - VNET_HDR_LEN
 _NO_VNET = bytes(VNET_HDR_LEN)
+#: Frames up to this many bytes (header included) are copied into the ring by index arrays, bigger ones one by one.
+_GATHER_MAX = 256
 
 _BLOCK_HDR = struct.Struct("<III")   # block_status, num_pkts, offset_to_first_pkt (at +8)
 
@@ -341,8 +343,20 @@ class SystemNetdev(Netdev):
                     return False
         width = int(lens.max()) + VNET_HDR_LEN
         base = self._tx_data[slots]
-        if not (batch.vnet and self._strided_copy(batch, idx, slots, width)):
-            # Any layout: one gather and one scatter through index arrays.
+        if batch.vnet and self._strided_copy(batch, idx, slots, width):
+            pass
+        elif width > _GATHER_MAX:
+            # Big frames one memory copy each: index arrays would cost more than the copies.
+            ring = self._ring
+            assert ring is not None
+            view = memoryview(batch.buf)
+            pre = VNET_HDR_LEN if batch.vnet else 0
+            for d, o, n_ in zip(base.tolist(), batch.offs[idx].tolist(), lens.tolist()):
+                if not pre:
+                    ring[d:d + VNET_HDR_LEN] = _NO_VNET
+                ring[d + VNET_HDR_LEN - pre:d + VNET_HDR_LEN + n_] = view[o - pre:o + n_]
+        else:
+            # Small frames of any layout: one gather and one scatter through index arrays.
             cols = np.arange(width, dtype=np.int64)
             dst = base[:, None] + cols
             if batch.vnet:
