@@ -118,13 +118,15 @@ class SystemNetdev(Netdev):
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except OSError as e:
             raise NetdevError(f"could not open network device {self.name} ({e.strerror})") from None
+        ring: mmap.mmap | None = None
         try:
             sock.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
             sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
             try:
                 sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
             except OSError:
-                log.warning("%s: PACKET_IGNORE_OUTGOING is not supported; own frames are filtered", self.name)
+                log.warning("%s: PACKET_IGNORE_OUTGOING is not supported: the switch receives its own frames "
+                            "back (Linux 4.20 or later needed)", self.name)
             sock.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
             # A frame the kernel refuses is skipped, not left to block every slot after it.
             sock.setsockopt(SOL_PACKET, PACKET_LOSS, 1)
@@ -153,22 +155,22 @@ class SystemNetdev(Netdev):
             big.bind((self.name, 0))
             big.setblocking(False)
         except OSError as e:
+            if ring is not None:
+                ring.close()
             sock.close()
             reason = "No such device" if e.errno in (errno.ENODEV, errno.ENXIO) else e.strerror
             raise NetdevError(f"could not open network device {self.name} ({reason})") from None
         self._sock, self._big, self._ring = sock, big, ring
         self._arr = np.frombuffer(ring, dtype=np.uint8)
         self._u32 = self._arr.view(np.uint32)
-        self._rx_size = rx_size
         self._rx_block = 0
-        self._tx_base = rx_size
         self._tx_head = 0
         self._tx_pending = 0
         # Byte offsets of the transmit slots, and the u32 index of each slot's tp_len and tp_status.
-        self._tx_slot = rx_size + np.arange(TX_FRAME_NR, dtype=np.int64) * TX_FRAME_SIZE
-        self._tx_len_idx = (self._tx_slot + 16) // 4
-        self._tx_status_idx = (self._tx_slot + 20) // 4
-        self._tx_data = self._tx_slot + _TX_DATA
+        slot = rx_size + np.arange(TX_FRAME_NR, dtype=np.int64) * TX_FRAME_SIZE
+        self._tx_len_idx = (slot + 16) // 4
+        self._tx_status_idx = (slot + 20) // 4
+        self._tx_data = slot + _TX_DATA
 
     def set_config(self, options: Mapping[str, str]) -> None:
         pass   # Open vSwitch's system ports take no options either.
