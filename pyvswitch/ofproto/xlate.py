@@ -701,7 +701,7 @@ class _Ctx:
             raise _Abort
         saved = (self.bridge, self.key, self.orig_in_port, self.action_set, self.table_id, self.rule, self.cookie,
                  self.first_table, self.conntracked, self.was_mpls)
-        node = self.report("bridge", f'bridge("{name}")')
+        node = self.report("bridge", f'bridge("{name}")') if self.trace is not None else None
         saved_trace = self.trace.enter(node) if self.trace is not None and node is not None else None
         k = self.key & ~(_smask("metadata") | _smask("regs") | _smask("actset_output") | _TUNNEL | _CT_ALL)
         self.key = F.put(k, _IN_PORT, peer_port)
@@ -891,7 +891,8 @@ class _Ctx:
                 self.frozen_actions = [a, *self.frozen_actions[:-1]]
                 self.frozen_actions.extend(actions[i + 1:])
                 return
-            self.report("action", a.fmt())
+            if self.trace is not None:
+                self.report("action", a.fmt())
             stop = self.do_action(a, actions[i + 1:])
             if self.freezing:
                 # The rest of this list runs after the recirculation, in this list's rule context.
@@ -916,7 +917,8 @@ class _Ctx:
         elif isinstance(a, A.OutputReg):
             self.wc.add(a.src.key_mask)
             port = a.src.read(self.key)
-            self.report("detail", f"output port is {port}")
+            if self.trace is not None:
+                self.report("detail", f"output port is {port}")
             self.output(port)
         elif isinstance(a, A.OutputTrunc):
             self.output(a.port, trunc=a.max_len)
@@ -1021,7 +1023,8 @@ class _Ctx:
 
                 self.wc.add(a.dst.key_mask)
                 self.key = a.dst.write(self.key, self.stack.pop() & ((1 << a.dst.n_bits) - 1))
-                self.report("detail", report_subfield(a.dst, self.key))
+                if self.trace is not None:
+                    self.report("detail", report_subfield(a.dst, self.key))
         elif isinstance(a, A.SetTunnel):
             # Only an output to a tunnel port would commit it (set(tunnel(...))); there are none yet.
             self.key = _sput(self.key, "tun_id", a.tun_id)
@@ -1143,7 +1146,8 @@ class _Ctx:
         if not a.actions:
             self.report("action", "drop")
         for n in a.actions:
-            self.report("action", n.fmt())
+            if self.trace is not None:
+                self.report("action", n.fmt())
             if isinstance(n, A.Nat):
                 nat = n
             elif isinstance(n, A.SetField) and n.field.name in ("ct_mark", "ct_label"):
@@ -1159,7 +1163,8 @@ class _Ctx:
                 m = n.dst.mask & n.dst.field.value_mask
                 v = (n.src.read(self.key) << n.dst.ofs) & m
                 self.wc.add(n.src.key_mask)
-                self.report("detail", report_subfield(n.dst, n.dst.write(self.key, n.src.read(self.key))))
+                if self.trace is not None:
+                    self.report("detail", report_subfield(n.dst, n.dst.write(self.key, n.src.read(self.key))))
                 if n.dst.field.name == "ct_mark":
                     mark = ((mark[0] & ~m if mark else 0) | v, (mark[1] if mark else 0) | m)
                 else:
@@ -1305,14 +1310,16 @@ class _Ctx:
         from pyvswitch.ofproto.multipath import multipath_execute, report_subfield
 
         self.key = multipath_execute(a, self.key, self.wc)
-        self.report("detail", report_subfield(a.dst, self.key))
+        if self.trace is not None:
+            self.report("detail", report_subfield(a.dst, self.key))
 
     def bundle(self, a: A.Bundle) -> None:
         from pyvswitch.ofproto.multipath import bundle_execute, report_subfield
 
         self.key, port = bundle_execute(a, self.key, self.wc, self._port_live)
         if a.dst is not None:
-            self.report("detail", report_subfield(a.dst, self.key))
+            if self.trace is not None:
+                self.report("detail", report_subfield(a.dst, self.key))
         elif port != OFPP_NONE:
             self.output(port)
 
@@ -1347,7 +1354,8 @@ class _Ctx:
         dst = a.dst
         shown = dst.read(self.key)
         text = format_field_value(dst.field, shown) if dst.is_whole else f"{shown:#x}"
-        self.report("detail", f"{dst} is now {text}")
+        if self.trace is not None:
+            self.report("detail", f"{dst} is now {text}")
 
     def set_l4_port(self, a: A.SetL4SrcPort | A.SetL4DstPort) -> None:
         """``mod_tp_src``/``mod_tp_dst``: the port of TCP, UDP and SCTP; the type or code of ICMP (whose bits the
@@ -1411,7 +1419,8 @@ class _Ctx:
             slot = _set_slot(a)
             self.action_set = [b for b in self.action_set if _set_slot(b) != slot] + [a]
         self._note_actset_output()
-        self.report("detail", "action set is: " + A.format_actions(_set_order(self.action_set)))
+        if self.trace is not None:
+            self.report("detail", "action set is: " + A.format_actions(_set_order(self.action_set)))
 
     def _note_actset_output(self) -> None:
         """Keep the ``actset_output`` field equal to the action set's output port (0 when it has none)."""
@@ -1452,7 +1461,8 @@ class _Ctx:
                 why = self._bucket_dead(b)
                 bid = _bucket_id(b, i)
                 if why is None:
-                    self.report("detail", f"using bucket {bid}")
+                    if self.trace is not None:
+                        self.report("detail", f"using bucket {bid}")
                     buckets = [(i, b)]
                     break
                 self.report("detail", f"bucket {bid}: not live due to {why}")
@@ -1469,7 +1479,7 @@ class _Ctx:
         if not self.freezing:
             self.res.groups_hit.append((group_id, tuple(i for i, _ in buckets)))
         for i, b in buckets:
-            node = self.report("action", f"bucket {_bucket_id(b, i)}")
+            node = self.report("action", f"bucket {_bucket_id(b, i)}") if self.trace is not None else None
             saved_trace = self.trace.enter(node) if self.trace is not None and node is not None else None
             saved = self.key
             acts = _bucket_actions(b.actions)
@@ -1514,7 +1524,8 @@ class _Ctx:
         if not self._bucket_live(b):
             self.report("detail", "no live bucket")
             return None
-        self.report("detail", f"using bucket {_bucket_id(b, i)}")
+        if self.trace is not None:
+            self.report("detail", f"using bucket {_bucket_id(b, i)}")
         return i, b
 
     def _bucket_live(self, b: Any) -> bool:
@@ -1548,7 +1559,8 @@ class _Ctx:
         if best is None:
             self.report("detail", "no live bucket")
             return None
-        self.report("detail", f"using bucket {_bucket_id(best[1], best[0])}")
+        if self.trace is not None:
+            self.report("detail", f"using bucket {_bucket_id(best[1], best[0])}")
         return best
 
 
