@@ -342,6 +342,9 @@ class Switch:
                     self.dirty.set()
                 elif iface.netdev.poll():
                     self.dirty.set()
+                    if iface.netdev.error() is not None:
+                        # Gone, or replaced by a new device of that name: tried again once it is closed.
+                        self._retry.add(iface.spec.name)
 
     def iface(self, name: str) -> Iface | None:
         for br in self.bridges.values():
@@ -419,8 +422,6 @@ class Switch:
                 self.count("iface_error")
                 iface.netdev.close()
                 iface.netdev, iface.error, iface.ofport, iface.odp_port = None, err, -1, -1
-                # Tried again at once below: a device deleted and re-created already exists.
-                self._retry.add(iface.spec.name)
 
         for iface in [i for i in br.ifaces.values() if stale(i)]:
             self._del_iface(br, iface)
