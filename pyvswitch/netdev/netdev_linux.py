@@ -248,7 +248,7 @@ class SystemNetdev(Netdev):
             self.stats.tx_dropped += 1
             return False
         n = len(frame)
-        if n > _TX_MAX:
+        if n > _TX_MAX or (vnet is not None and vnet[1]):
             return self._send_big(frame, vnet)
         slot = self._tx_head
         if self._u32[self._tx_status_idx[slot]] != TP_STATUS_AVAILABLE:
@@ -305,6 +305,11 @@ class SystemNetdev(Netdev):
         idx = np.asarray(idx, dtype=np.int64)
         lens = batch.lens[idx]
         special = lens > _TX_MAX
+        if batch.vnet:
+            # Super-frames (gso_type set) leave through the socket without a ring, which goes through the
+            # device's queueing layer: the ring's sends bypass it, and there a super-frame for a device that cannot
+            # segment it is dropped instead of being cut in software.
+            special |= batch.buf[batch.offs[idx] - VNET_HDR_LEN + 1] != 0
         if batch.vlan is not None:
             special |= batch.vlan[idx] >= 0
         if special.any():
@@ -313,7 +318,8 @@ class SystemNetdev(Netdev):
             view = memoryview(batch.buf) if batch.vnet else None
             for i in idx.tolist():
                 o, n = int(batch.offs[i]), int(batch.lens[i])
-                if view is not None and n > _TX_MAX and (batch.vlan is None or batch.vlan[i] < 0):
+                if view is not None and (n > _TX_MAX or view[o - VNET_HDR_LEN + 1]) and \
+                        (batch.vlan is None or batch.vlan[i] < 0):
                     self._send_big_view(view[o - VNET_HDR_LEN:o + n], n)
                 else:
                     self.send(batch.frame(i), batch.vnet_hdr(i))

@@ -48,6 +48,7 @@ from .netdev import VNET_HDR_LEN, Netdev, NetdevError, PacketBatch, register
 __all__ = ["TapNetdev"]
 
 TUNSETIFF = 0x400454CA
+TUNGETIFF = 0x800454D2
 TUNSETPERSIST = 0x400454CB
 TUNSETOFFLOAD = 0x400454D0
 TUNSETVNETHDRSZ = 0x400454D8
@@ -139,16 +140,30 @@ class TapNetdev(Netdev):
         if self._error is not None:
             return None
         info = linux.link_info(self.name)
+        if info is None and self._attached():
+            # Still ours, moved to another network namespace (a container's, a VM's): it keeps working, as in
+            # Open vSwitch; its state is no longer visible from here.
+            return None
         if info is None or info.ifindex != self._ifindex:
             self._vanish()
             return None
         return info
 
+    def _attached(self) -> bool:
+        """Whether the descriptor still has its device (a deleted TAP answers ``EBADFD``)."""
+        if self._fd is None:
+            return False
+        try:
+            fcntl.ioctl(self._fd, TUNGETIFF, bytes(40))
+        except OSError:
+            return False
+        return True
+
     def poll(self) -> bool:
         had_error = self._error is not None
         info = self._fetch()
         if info is None:
-            return not had_error
+            return self._error is not None and not had_error   # Changed if it just vanished (not if it moved).
         old, self._info = self._info, info
         self._stats_info, self._stats_time = info, time.monotonic()
         return (old.mtu, old.mac, old.admin_up, old.carrier) != (info.mtu, info.mac, info.admin_up, info.carrier)

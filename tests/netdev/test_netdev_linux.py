@@ -259,3 +259,32 @@ def test_a_batch_bigger_than_the_transmit_ring(veth: tuple[str, str]) -> None:
         assert dev.stats.tx_dropped < n // 2
     finally:
         dev.close()
+
+
+def test_super_frame_to_a_device_without_offloads(veth: tuple[str, str]) -> None:
+    """A TSO super-frame of a single segment (the kernel makes them for retransmissions) sent to a device with
+    transmit offloads off arrives with a correct checksum: segmentation in software, not a silent drop."""
+    import struct
+
+    from pyvswitch.netdev.offload import checksum_partial
+    from pyvswitch.packet.build import tcp4_frame
+    from pyvswitch.packet.checksum import internet_checksum
+
+    sh(f"ethtool -K {OUT} tx off")
+    dev = SystemNetdev(OUT, "system")
+    try:
+        full = tcp4_frame(eth_src="02:00:00:00:00:0a", eth_dst="02:11:22:33:44:55", ip_src="10.9.0.1",
+                          ip_dst="10.9.0.2", sport=1000, dport=2000, tcp_flags=0x18, payload=b"p" * 300)
+        partial = checksum_partial(full, 34, 6)
+        vnet = struct.pack("<BBHHHH", 1, 1, 54, 1448, 34, 16)
+        cap = NsCapture(1.0)
+        batch = PacketBatch.from_frames([partial], [vnet])
+        dev.send_batch(batch, np.array([0]))
+        dev.flush()
+        got = [f for f in cap.frames() if f[12:14] == b"\x08\x00"]
+        assert got == [full]
+        tcp = got[0][34:]
+        pseudo = got[0][26:34] + struct.pack("!BBH", 0, 6, len(tcp))
+        assert internet_checksum(pseudo + tcp) == 0
+    finally:
+        dev.close()
