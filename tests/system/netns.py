@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pyvswitch.packet.checksum import internet_checksum
+
 __all__ = ["PREFIX", "Host", "Lab", "Netns", "OvsSwitch", "PyvsSwitch", "Switch", "VlanHost",
            "delete_namespaces", "delete_stale_namespaces", "make_switch", "ping_many", "run", "stop_pid",
            "tail",
@@ -598,15 +600,6 @@ ETH_P_ALL = 0x0003
 _AUXDATA = struct.Struct("=IIIHHHH")
 
 
-def _csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def _mac(text: str) -> bytes:
     return bytes.fromhex(text.replace(":", ""))
 
@@ -657,9 +650,9 @@ class _TaggedSocket:
 
 def _icmp_echo(src: bytes, dst: bytes, icmp_type: int, ident: int, seq: int, data: bytes) -> bytes:
     icmp = struct.pack("!BBHHH", icmp_type, 0, 0, ident, seq) + data
-    icmp = icmp[:2] + struct.pack("!H", _csum(icmp)) + icmp[4:]
+    icmp = icmp[:2] + struct.pack("!H", internet_checksum(icmp)) + icmp[4:]
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0x4000, 64, 1, 0, src, dst)
-    hdr = hdr[:10] + struct.pack("!H", _csum(hdr)) + hdr[12:]
+    hdr = hdr[:10] + struct.pack("!H", internet_checksum(hdr)) + hdr[12:]
     return hdr + icmp
 
 

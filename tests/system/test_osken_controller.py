@@ -28,17 +28,16 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from netns import stop_pid, tail, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -54,14 +53,7 @@ WAIT = 10.0
 def _wait_until(what: str, predicate: Callable[[], Any], diagnose: Callable[[], str],
                 timeout: float = WAIT) -> Any:
     """Polls ``predicate`` until it returns something true and returns that; fails with ``diagnose()``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{diagnose()}")
-        time.sleep(0.05)
+    return wait_until(what, predicate, timeout, diagnose, interval=0.05)
 
 
 def _free_ports(n: int) -> list[int]:
@@ -81,43 +73,6 @@ def _is_listening(port: int) -> bool:
     want = f"0100007F:{port:04X}"
     with open("/proc/net/tcp") as f:
         return any(line.split()[1] == want and line.split()[3] == "0A" for line in f.readlines()[1:])
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(none)"
-
-
-def _has_ended(pid: int, proc: subprocess.Popen[bytes] | None) -> bool:
-    if proc is not None:
-        return proc.poll() is not None
-    # A daemon that detached is not our child: once it exits it stays a zombie until init reaps it.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def _stop_pid(pid: int, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Ends one process that this module started: SIGTERM, then SIGKILL after 5 s."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if _has_ended(pid, proc):
-            return
-        time.sleep(0.02)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    if proc is not None:
-        proc.wait(5)
 
 
 def _read_pcap(path: Path) -> list[bytes]:
@@ -167,19 +122,19 @@ class Switch:
             self.pids.append((proc.pid, proc))
             _wait_until("pyvs-vswitchd's database",
                         lambda: proc.poll() is not None or self.vsctl("show", check=False).returncode == 0,
-                        lambda: _tail(d / "stderr.txt"))
-            assert proc.poll() is None, f"pyvs-vswitchd exited: {_tail(d / 'stderr.txt')}"
+                        lambda: tail(d / "stderr.txt"))
+            assert proc.poll() is None, f"pyvs-vswitchd exited: {tail(d / 'stderr.txt')}"
 
     def stop(self) -> None:
         for pid, proc in reversed(self.pids):
-            _stop_pid(pid, proc)
+            stop_pid(pid, proc)
         self.pids.clear()
 
     def _run(self, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         r = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=30, check=False)
         if check and r.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr}\n"
-                                 f"switch log:\n{_tail(self.log)}")
+                                 f"switch log:\n{tail(self.log)}")
         return r
 
     def vsctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -229,7 +184,7 @@ class Controller:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop_pid(self.proc.pid, self.proc)
+            stop_pid(self.proc.pid, self.proc)
             self.proc = None
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -243,7 +198,7 @@ class Controller:
     def diagnose(self) -> str:
         return (f"controller on port {self.port} (plan {self.plan!r}) events:\n"
                 + "\n".join(json.dumps(e) for e in self.events())
-                + f"\ncontroller stderr (tail):\n{_tail(self.stderr_path, 15)}")
+                + f"\ncontroller stderr (tail):\n{tail(self.stderr_path, 15)}")
 
     def sent(self, step: str) -> list[dict[str, Any]]:
         return [e for e in self.events("sent") if e["step"] == step]
@@ -295,7 +250,7 @@ def _start_controllers(switch: Switch, started: list[Controller],
 
 def _diagnose(switch: Switch, *ctls: Controller) -> Callable[[], str]:
     return lambda: ("\n".join(c.diagnose() for c in ctls)
-                    + f"\n{switch.kind} switch log (tail):\n{_tail(switch.log)}")
+                    + f"\n{switch.kind} switch log (tail):\n{tail(switch.log)}")
 
 
 def _flows(switch: Switch, protocol: str) -> list[str]:
