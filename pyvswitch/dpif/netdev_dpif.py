@@ -21,6 +21,16 @@ The path of a batch (:meth:`NetdevDpif.receive`)
    processed as a new batch (with ``recirc_id`` in their keys), up to ``MAX_RECIRC_DEPTH`` passes; deeper
    recirculations are dropped and counted in ``n_recirc_dropped``, as Open vSwitch drops them.
 
+Batches from real devices (:meth:`NetdevDpif.receive_batch`)
+-----------------------------------------------------------
+A device's batch (:class:`pyvswitch.netdev.netdev.PacketBatch`: frames in place in a ring or buffer, with their
+virtio-net headers) goes first through the batch classifier (:mod:`pyvswitch.dpif.fastpath`), which plays the
+EMC's part for the whole batch at once (its answers count as EMC hits in ``pmd-stats-show``); the frames it
+leaves get their keys extracted one by one and are looked up as above.  All frames of a megaflow are handled
+together, in batch order; megaflows whose actions only output copy their frames to each device with
+``send_batch``, offload headers and all.  Frames that must change, or go where offloads cannot follow, have
+their offloads resolved first (:mod:`pyvswitch.netdev.offload`).  Every device is flushed after the batch.
+
 Differences from Open vSwitch
 -----------------------------
 * One "thread": the counters of ``dpctl/show`` are those of the whole datapath, and dumps are headed by
@@ -66,10 +76,10 @@ from pyvswitch.netdev.offload import resolve
 __all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "datapath_mask", "dummy_dpif"]
 
 MAX_RECIRC_DEPTH = 6
+"""Recirculation passes a packet may make (Open vSwitch's userspace datapath allows 6)."""
 
 SMALL_BATCH = 8
 """Batches of at most this many frames skip the batch classifier (see ``receive_batch``)."""
-"""Recirculation passes a packet may make (Open vSwitch's userspace datapath allows 6)."""
 
 UserspaceHandler = Callable[[bytes, Userspace, PacketMetadata], None]
 """``handler(frame, action, md)``: a packet sent to userspace by a ``userspace(...)`` action."""
