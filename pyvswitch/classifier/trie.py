@@ -59,7 +59,9 @@ class PrefixTrie:
         if width > 255:
             raise ValueError("a trie field may be at most 255 bits wide")
         self.width = width
-        self._counts: dict[tuple[int, int], int] = {}
+        # Keyed by the padded form ``(value << (width - plen)) << 8 | plen``, the same int object ``_padded`` holds:
+        # one int per distinct prefix instead of a tuple and two ints (tries are kept for every rule).
+        self._counts: dict[int, int] = {}
         self._by_len: dict[int, set[int]] = {}             # plen -> distinct prefix values of that length
         self._lens: tuple[tuple[int, set[int]], ...] = ()  # the same, as a tuple to iterate
         self._padded: list[int] = []                       # sorted: (value << (width - plen)) << 8 | plen
@@ -69,7 +71,7 @@ class PrefixTrie:
     def insert(self, value: int, plen: int) -> None:
         """Count one more rule with prefix ``value``/``plen``."""
         self._check(value, plen)
-        k = (value, plen)
+        k = (value << (self.width - plen)) << 8 | plen
         n = self._counts.get(k, 0)
         self._counts[k] = n + 1
         if n:
@@ -80,12 +82,12 @@ class PrefixTrie:
             self._lens = tuple(sorted(self._by_len.items()))
         else:
             values.add(value)
-        insort(self._padded, (value << (self.width - plen)) << 8 | plen)
+        insort(self._padded, k)
 
     def remove(self, value: int, plen: int) -> None:
         """Count one rule fewer with prefix ``value``/``plen``.  Raises KeyError if it is not in the trie."""
         self._check(value, plen)
-        k = (value, plen)
+        k = (value << (self.width - plen)) << 8 | plen
         n = self._counts[k] - 1
         if n:
             self._counts[k] = n
@@ -97,7 +99,7 @@ class PrefixTrie:
             del self._by_len[plen]
             self._lens = tuple(sorted(self._by_len.items()))
         padded = self._padded
-        del padded[bisect_left(padded, (value << (self.width - plen)) << 8 | plen)]
+        del padded[bisect_left(padded, k)]
 
     def _check(self, value: int, plen: int) -> None:
         if not 1 <= plen <= self.width:
@@ -109,7 +111,7 @@ class PrefixTrie:
 
     def count(self, value: int, plen: int) -> int:
         """How many rules have exactly prefix ``value``/``plen``."""
-        return self._counts.get((value, plen), 0)
+        return self._counts.get((value << (self.width - plen)) << 8 | plen, 0)
 
     def lookup(self, addr: int) -> tuple[int, int]:
         """Walk the trie along ``addr`` (a ``width``-bit value).
@@ -147,7 +149,9 @@ class PrefixTrie:
 
     def prefixes(self) -> list[tuple[int, int, int]]:
         """Every stored prefix as ``(value, plen, count)``, by length then value (for tests and debugging)."""
-        return sorted(((v, p, n) for (v, p), n in self._counts.items()), key=lambda t: (t[1], t[0]))
+        width = self.width
+        out = [((k >> 8) >> (width - (k & 0xFF)), k & 0xFF, n) for k, n in self._counts.items()]
+        return sorted(out, key=lambda t: (t[1], t[0]))
 
     def __len__(self) -> int:
         return sum(self._counts.values())
