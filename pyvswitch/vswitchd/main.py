@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import json
 import logging
 import os
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         if status is not None:
             return status
     vlog.setup_daemon(log_file, console=True, verbose=args.verbose)
+    # The daemon holds millions of objects (rules, megaflows, keys) and makes few reference cycles: the default
+    # collection thresholds had the garbage collector walk them all every few thousand upcalls.
+    gc.set_threshold(100_000, 50, 100)
     try:
         return asyncio.run(Daemon(args, rundir, pidfile, ready_w).run())
     except KeyboardInterrupt:
