@@ -81,12 +81,14 @@ of 2**32-1 printed with one decimal (``sample=50.0%``).  An empty action list pr
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyvswitch.dpif.flow_cache import format_tcp_flags
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.values import CT_STATE_NAMES, TCP_FLAG_NAMES, format_ipv6, format_mac, parse_mac
+from pyvswitch.netdev.native_tnl import TNL_TYPE_NAMES, TnlPush
 
 __all__ = [
     "Action", "CheckPktLen", "Clone", "Ct", "CtClear", "Drop", "Hash", "Meter", "OdpParseError", "Output",
@@ -949,13 +951,6 @@ class CheckPktLen:
 
 
 @dataclass(frozen=True, slots=True)
-class TnlPush:
-    """A placeholder: ``header`` is the text inside ``tnl_push(...)``."""
-
-    header: str
-
-
-@dataclass(frozen=True, slots=True)
 class TnlPop:
     port: int
 
@@ -1068,7 +1063,7 @@ def _fmt_action(a: Action, names: Mapping[int, str] | None) -> str:
         gt, le = format_actions(a.gt, names), format_actions(a.le, names)
         return f"check_pkt_len(size={a.size},gt({gt}),le({le}))"
     if isinstance(a, TnlPush):
-        return f"tnl_push({a.header})"
+        return _fmt_tnl_push(a, names)
     if isinstance(a, TnlPop):
         return f"tnl_pop({a.port})"
     if isinstance(a, Drop):
@@ -1190,10 +1185,279 @@ def _parse_one(item: str, ports: Mapping[str, int] | None) -> Action:
         return CheckPktLen(_int(items[0][5:]), tuple(parse_actions(gt[1], ports)),
                            tuple(parse_actions(le[1], ports)))
     if name == "tnl_push":
-        return TnlPush(args)
+        return _parse_tnl_push(args, ports)
     if name == "tnl_pop":
         return TnlPop(_int(args))
     raise OdpParseError(f"unknown action {item!r}")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# tnl_push: the outer header printed field by field, and parsed back into its bytes.
+def _port_text(port: int, names: Mapping[int, str] | None) -> str:
+    return names.get(port, str(port)) if names else str(port)
+
+
+def _hex_bytes(data: bytes) -> str:
+    """Bytes as one hexadecimal number without leading zero bytes (``0x1`` for 00 00 00 01, ``0`` for zeros),
+    as Open vSwitch prints option data."""
+    stripped = data.lstrip(b"\0")
+    if not stripped:
+        return "0"
+    return "0x" + f"{stripped[0]:x}" + stripped[1:].hex()
+
+
+def _hx(v: int) -> str:
+    """C's ``%#x``: ``0`` for zero, else ``0x...``."""
+    return f"{v:#x}" if v else "0"
+
+
+def _fmt_geneve_opts(raw: bytes, mask: bytes | None = None, verbose: bool = True) -> str:
+    """Geneve option TLVs as ``{class=..,type=..,len=..,DATA}`` groups.  With ``mask`` (a flow's), each field
+    gets ``/mask`` unless exact, and without ``verbose`` a field whose mask is zero is left out."""
+    out = []
+    off = 0
+    while off + 4 <= len(raw):
+        cls, typ, ln = struct.unpack_from("!HBB", raw, off)
+        dlen = (ln & 0x1F) * 4
+        data = raw[off + 4:off + 4 + dlen]
+        parts = []
+        if mask is not None:
+            mcls, mtyp, mln = struct.unpack_from("!HBB", mask, off)
+            mdata = mask[off + 4:off + 4 + dlen]
+            mlen = 0xFF if mln & 0x1F == 0x1F else mln & 0x1F
+            for name, v, m, full, text in (("class", cls, mcls, 0xFFFF, _hx), ("type", typ, mtyp, 0xFF, _hx),
+                                           ("len", dlen, mlen, 0xFF, str)):
+                if not verbose and not m:
+                    continue
+                parts.append(f"{name}={text(v)}" + ("" if m == full else f"/{_hx(m)}"))
+            if dlen and (verbose or any(mdata)):
+                parts.append(_hex_bytes(data) + ("" if mdata == b"\xff" * dlen else f"/{_hex_bytes(mdata)}"))
+        else:
+            parts = [f"class={_hx(cls)}", f"type={_hx(typ)}", f"len={dlen}"]
+            if dlen:
+                parts.append(_hex_bytes(data))
+        out.append("{" + ",".join(parts) + "}")
+        off += 4 + dlen
+    return "".join(out)
+
+
+def _fmt_tnl_header(h: bytes, tnl_type: int) -> str:
+    out = [(f"header(size={len(h)},type={tnl_type},eth(dst={format_mac(int.from_bytes(h[0:6], 'big'))},"
+            f"src={format_mac(int.from_bytes(h[6:12], 'big'))},dl_type=0x{h[12] << 8 | h[13]:04x}),")]
+    if h[12:14] == b"\x08\x00":
+        tos, frag, ttl, proto = h[15], h[20] << 8 | h[21], h[22], h[23]
+        out.append(f"ipv4(src={_fmt_ip4(h[26:30])},dst={_fmt_ip4(h[30:34])},proto={proto},tos={_hx(tos)},"
+                   f"ttl={ttl},frag=0x{frag:x}),")
+        l4 = 14 + (h[14] & 0xF) * 4
+    else:
+        vtcfl = int.from_bytes(h[14:18], "big")
+        out.append(f"ipv6(src={format_ipv6(int.from_bytes(h[22:38], 'big'))},"
+                   f"dst={format_ipv6(int.from_bytes(h[38:54], 'big'))},label={vtcfl & 0xFFFFF},proto={h[20]},"
+                   f"tclass=0x{(vtcfl >> 20) & 0xFF:x},hlimit={h[21]}),")
+        l4 = 54
+    name = TNL_TYPE_NAMES.get(tnl_type)
+    if name in ("vxlan", "geneve"):
+        sport, dport, _, csum = struct.unpack_from("!HHHH", h, l4)
+        out.append(f"udp(src={sport},dst={dport},csum=0x{csum:x}),")
+        t = l4 + 8
+        if name == "vxlan":
+            vflags, vni = struct.unpack_from("!II", h, t)
+            out.append(f"vxlan(flags=0x{vflags:x},vni=0x{vni >> 8:x})")
+        else:
+            optlen, gflags = h[t] & 0x3F, h[t + 1]
+            vni = int.from_bytes(h[t + 4:t + 7], "big")
+            text = "geneve(" + ("oam," if gflags & 0x80 else "") + ("crit," if gflags & 0x40 else "")
+            text += f"vni=0x{vni:x}"
+            if optlen:
+                text += f",options({_fmt_geneve_opts(h[t + 8:t + 8 + optlen * 4])})"
+            out.append(text + ")")
+    elif name == "gre":
+        gflags, proto = struct.unpack_from("!HH", h, l4)
+        text = f"gre((flags=0x{gflags:x},proto=0x{proto:x})"
+        o = l4 + 4
+        if gflags & 0x8000:
+            text += f",csum=0x{int.from_bytes(h[o:o + 2], 'big'):x}"
+            o += 4
+        if gflags & 0x2000:
+            text += f",key=0x{int.from_bytes(h[o:o + 4], 'big'):x}"
+            o += 4
+        if gflags & 0x1000:
+            text += f",seq=0x{int.from_bytes(h[o:o + 4], 'big'):x}"
+        out.append(text + ")")
+    return "".join(out) + ")"
+
+
+def _fmt_ip4(b: bytes) -> str:
+    return ".".join(str(x) for x in b)
+
+
+def _fmt_tnl_push(a: TnlPush, names: Mapping[int, str] | None) -> str:
+    return (f"tnl_push(tnl_port({_port_text(a.tnl_port, names)}),{_fmt_tnl_header(a.header, a.tnl_type)},"
+            f"out_port({_port_text(a.out_port, names)}))")
+
+
+def _port_arg(text: str, ports: Mapping[str, int] | None) -> int:
+    if ports and text in ports:
+        return ports[text]
+    return _int(text)
+
+
+def _parse_tnl_push(args: str, ports: Mapping[str, int] | None) -> TnlPush:
+    items = _split(args)
+    parsed: dict[str, str] = {}
+    for item in items:
+        name, inner = _call(item)
+        if inner is None or name not in ("tnl_port", "header", "out_port") or name in parsed:
+            raise OdpParseError(f"bad tnl_push argument {item!r}")
+        parsed[name] = inner
+    if set(parsed) != {"tnl_port", "header", "out_port"}:
+        raise OdpParseError(f"tnl_push needs tnl_port, header and out_port: {args!r}")
+    header, tnl_type = _parse_tnl_header(parsed["header"])
+    return TnlPush(_port_arg(parsed["tnl_port"], ports), header, tnl_type, _port_arg(parsed["out_port"], ports))
+
+
+def _fields_of(item: str, expect: str, names: tuple[str, ...]) -> dict[str, str]:
+    name, inner = _call(item)
+    if name != expect or inner is None:
+        raise OdpParseError(f"expected {expect}(...), got {item!r}")
+    kv = _kv(inner)
+    if tuple(kv) != names:
+        raise OdpParseError(f"{expect}: expected fields {','.join(names)}, got {item!r}")
+    return kv
+
+
+def _bounded(text: str, bits: int) -> int:
+    v = _int(text)
+    if v >> bits:
+        raise OdpParseError(f"value {text} out of range")
+    return v
+
+
+def _parse_geneve_opts(text: str) -> bytes:
+    """``{class=..,type=..,len=..,DATA}...`` -> the option TLVs' bytes (exact values only)."""
+    out = b""
+    rest = text.strip()
+    while rest:
+        if not rest.startswith("{") or "}" not in rest:
+            raise OdpParseError(f"bad Geneve options {text!r}")
+        body, rest = rest[1:rest.index("}")], rest[rest.index("}") + 1:].lstrip(",")
+        parts = _split(body)
+        kv = {}
+        data_text = None
+        for p in parts:
+            k, eq, v = p.partition("=")
+            if eq:
+                kv[k] = v
+            else:
+                data_text = p
+        if set(kv) != {"class", "type", "len"} or any("/" in v for v in kv.values()):
+            raise OdpParseError(f"bad Geneve option {{{body}}}")
+        cls, typ, ln = _bounded(kv["class"], 16), _bounded(kv["type"], 8), _int(kv["len"])
+        if ln % 4 or ln > 124:
+            raise OdpParseError(f"bad Geneve option length {ln}")
+        data = b""
+        if ln:
+            if data_text is None or "/" in data_text:
+                raise OdpParseError(f"bad Geneve option data in {{{body}}}")
+            v = _int(data_text)
+            if v >> (8 * ln):
+                raise OdpParseError(f"Geneve option data longer than {ln} bytes")
+            data = v.to_bytes(ln, "big")
+        elif data_text is not None:
+            raise OdpParseError(f"Geneve option data with len=0 in {{{body}}}")
+        out += struct.pack("!HBB", cls, typ, ln // 4) + data
+    if len(out) > 252:
+        raise OdpParseError("Geneve options longer than 252 bytes")
+    return out
+
+
+def _parse_tnl_header(text: str) -> tuple[bytes, int]:
+    items = _split(text)
+    if len(items) < 5:
+        raise OdpParseError(f"bad tnl_push header {text!r}")
+    size_item, type_item = items[0], items[1]
+    if not size_item.startswith("size=") or not type_item.startswith("type="):
+        raise OdpParseError(f"tnl_push header needs size= and type=: {text!r}")
+    size, tnl_type = _int(size_item[5:]), _int(type_item[5:])
+    name = TNL_TYPE_NAMES.get(tnl_type)
+    if name is None:
+        raise OdpParseError(f"unknown tunnel type {tnl_type}")
+    eth = _fields_of(items[2], "eth", ("dst", "src", "dl_type"))
+    dl_type = _bounded(eth["dl_type"], 16)
+    h = _mac(eth["dst"]).to_bytes(6, "big") + _mac(eth["src"]).to_bytes(6, "big") + dl_type.to_bytes(2, "big")
+    if dl_type == 0x0800:
+        ip = _fields_of(items[3], "ipv4", ("src", "dst", "proto", "tos", "ttl", "frag"))
+        proto = _bounded(ip["proto"], 8)
+        h += struct.pack("!BBHHHBBH", 0x45, _bounded(ip["tos"], 8), 0, 0, _bounded(ip["frag"], 16),
+                         _bounded(ip["ttl"], 8), proto, 0)
+        h += _parse_ipv4(ip["src"]).to_bytes(4, "big") + _parse_ipv4(ip["dst"]).to_bytes(4, "big")
+    elif dl_type == 0x86DD:
+        ip = _fields_of(items[3], "ipv6", ("src", "dst", "label", "proto", "tclass", "hlimit"))
+        proto = _bounded(ip["proto"], 8)
+        vtcfl = (6 << 28) | (_bounded(ip["tclass"], 8) << 20) | _bounded(ip["label"], 20)
+        h += struct.pack("!IHBB", vtcfl, 0, proto, _bounded(ip["hlimit"], 8))
+        h += _parse_ipv6(ip["src"]).to_bytes(16, "big") + _parse_ipv6(ip["dst"]).to_bytes(16, "big")
+    else:
+        raise OdpParseError(f"tnl_push header with dl_type 0x{dl_type:04x}")
+    rest = items[4:]
+    if name in ("vxlan", "geneve"):
+        if len(rest) != 2:
+            raise OdpParseError(f"bad {name} tnl_push header {text!r}")
+        udp = _fields_of(rest[0], "udp", ("src", "dst", "csum"))
+        h += struct.pack("!HHHH", _bounded(udp["src"], 16), _bounded(udp["dst"], 16), 0,
+                         _bounded(udp["csum"], 16))
+        tname, inner = _call(rest[1])
+        if tname != name or inner is None:
+            raise OdpParseError(f"expected {name}(...), got {rest[1]!r}")
+        if name == "vxlan":
+            kv = _kv(inner)
+            if tuple(kv) != ("flags", "vni"):
+                raise OdpParseError(f"bad vxlan header {rest[1]!r}")
+            h += struct.pack("!II", _bounded(kv["flags"], 32), _bounded(kv["vni"], 24) << 8)
+        else:
+            gflags = 0
+            vni: int | None = None
+            opts = b""
+            for part in _split(inner):
+                if part == "oam" and vni is None:
+                    gflags |= 0x80
+                elif part == "crit" and vni is None:
+                    gflags |= 0x40
+                elif part.startswith("vni=") and vni is None:
+                    vni = _bounded(part[4:], 24)
+                elif part.startswith("options(") and part.endswith(")") and vni is not None and not opts:
+                    opts = _parse_geneve_opts(part[8:-1])
+                else:
+                    raise OdpParseError(f"bad geneve header {rest[1]!r}")
+            if vni is None:
+                raise OdpParseError(f"geneve header without vni: {rest[1]!r}")
+            h += struct.pack("!BBHI", len(opts) // 4, gflags, 0x6558, vni << 8) + opts
+    else:
+        if len(rest) != 1:
+            raise OdpParseError(f"bad gre tnl_push header {text!r}")
+        gname, inner = _call(rest[0])
+        if gname != "gre" or inner is None:
+            raise OdpParseError(f"expected gre(...), got {rest[0]!r}")
+        gparts = _split(inner)
+        if not gparts or not gparts[0].startswith("(") or not gparts[0].endswith(")"):
+            raise OdpParseError(f"bad gre header {rest[0]!r}")
+        base = _kv(gparts[0][1:-1])
+        if tuple(base) != ("flags", "proto"):
+            raise OdpParseError(f"bad gre header {rest[0]!r}")
+        gflags, gproto = _bounded(base["flags"], 16), _bounded(base["proto"], 16)
+        opt = dict(_kv(",".join(gparts[1:]))) if len(gparts) > 1 else {}
+        want = [n for n, bit in (("csum", 0x8000), ("key", 0x2000), ("seq", 0x1000)) if gflags & bit]
+        if list(opt) != want:
+            raise OdpParseError(f"gre fields do not follow its flags: {rest[0]!r}")
+        h += struct.pack("!HH", gflags, gproto)
+        if "csum" in opt:
+            h += struct.pack("!HH", _bounded(opt["csum"], 16), 0)
+        for n in ("key", "seq"):
+            if n in opt:
+                h += _bounded(opt[n], 32).to_bytes(4, "big")
+    if len(h) != size:
+        raise OdpParseError(f"tnl_push header size={size} but its fields make {len(h)} bytes")
+    return h, tnl_type
 
 
 def _parse_ct(args: str) -> Ct:

@@ -479,11 +479,13 @@ def test_tunnel_hooks() -> None:
             return b"OUTER" + frame
 
     ctx = Tunnels()
-    execute(FRAME, parse_actions("tnl_push(tnl_port(4789),header(size=50,type=4),out_port(1)),2,tnl_pop(3),4"),
-            ctx)
+    push = ("tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=00:00:00:00:00:01,src=00:00:00:00:00:02,"
+            "dl_type=0x0800),ipv4(src=1.1.1.1,dst=1.1.1.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,"
+            "csum=0x0),vxlan(flags=0x8000000,vni=0x5)),out_port(1))")
+    execute(FRAME, parse_actions(push + ",2,tnl_pop(3),4"), ctx)
     assert ctx.outputs[0] == (2, b"OUTER" + FRAME) and ctx.tnl_pops[0][1] == 3
     plain = ExecContext()
-    execute(FRAME, [odp.TnlPush("x"), odp.Output(1)], plain)
+    execute(FRAME, [parse_actions(push)[0], odp.Output(1)], plain)
     assert plain.outputs == []                                               # no tunnel support: dropped
 
 
