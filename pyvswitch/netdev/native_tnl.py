@@ -53,7 +53,9 @@ TNL_F_OAM, TNL_F_DF, TNL_F_CSUM, TNL_F_KEY = 1, 2, 4, 8
 
 TNL_TYPES: dict[str, int] = {"gre": 3, "vxlan": 4, "geneve": 5}
 """Tunnel type -> Open vSwitch's vport type number, as ``tnl_push`` prints it in ``type=``."""
-TNL_TYPE_NAMES = {v: k for k, v in TNL_TYPES.items()}
+TNL_TYPE_IP6GRE = 109
+"""GRE over an IPv6 underlay: Open vSwitch prints ``type=109`` (its ip6gre vport type) for such a header."""
+TNL_TYPE_NAMES = {v: k for k, v in TNL_TYPES.items()} | {TNL_TYPE_IP6GRE: "gre"}
 
 ETH_TYPE_IP, ETH_TYPE_IPV6 = 0x0800, 0x86DD
 IPPROTO_UDP, IPPROTO_GRE = 17, 47
@@ -73,7 +75,7 @@ class TnlPush:
     """The ``tnl_push`` datapath action.
 
     ``header`` is the outer headers exactly as they go on the wire, with the per-packet fields zero (see the
-    module doc); ``tnl_type`` the vport type number (3 GRE, 4 VXLAN, 5 Geneve); ``tnl_port`` the datapath port of
+    module doc); ``tnl_type`` the vport type number (3 GRE, 4 VXLAN, 5 Geneve, 109 GRE over IPv6); ``tnl_port`` the datapath port of
     the tunnel vport; ``out_port`` the datapath port of the underlay device the route leaves through."""
 
     tnl_port: int
@@ -120,7 +122,7 @@ def build_tnl_push(*, tnl_type: str, tnl_port: int, out_port: int, eth_src: int,
       ``geneve_options`` (complete TLVs, a multiple of 4 bytes, at most 252) and the C flag when one of them is
       critical;
     - ``gre``: GRE version 0 carrying Ethernet (protocol 0x6558), the key field when ``key`` is not None (its
-      low 32 bits), the checksum field when ``csum``.
+      low 32 bits), the checksum field when ``csum``; over IPv6 the action's type is 109, as in Open vSwitch.
 
     ``csum`` asks for the outer UDP checksum of VXLAN and Geneve (always computed over IPv6).  Raises
     ValueError for an unknown tunnel type or options that do not fit."""
@@ -159,6 +161,8 @@ def build_tnl_push(*, tnl_type: str, tnl_port: int, out_port: int, eth_src: int,
                        ip_src.to_bytes(4, "big"), ip_dst.to_bytes(4, "big"))
         eth_type = ETH_TYPE_IP
     eth = _ETH.pack(eth_dst.to_bytes(6, "big"), eth_src.to_bytes(6, "big"), eth_type)
+    if tnl_type == "gre" and ipv6:
+        type_no = TNL_TYPE_IP6GRE
     return TnlPush(tnl_port, eth + l3 + l4, type_no, out_port)
 
 
@@ -246,7 +250,8 @@ def push(frame: bytes | bytearray | memoryview, action: TnlPush, hash32: int, ip
         _U16.pack_into(buf, 24, ~s & 0xFFFF)
     if lay.udp:
         udp_len = total - l4
-        _HH.pack_into(buf, l4, udp_src_port(hash32), udp_len)
+        _U16.pack_into(buf, l4, udp_src_port(hash32))
+        _U16.pack_into(buf, l4 + 4, udp_len)
         if lay.udp_csum:
             if lay.ipv6:
                 src, dst = bytes(buf[22:38]), bytes(buf[38:54])
