@@ -1,0 +1,179 @@
+"""The state of native tunnelling shared by every bridge of a daemon: :class:`TnlContext`.
+
+It bundles the routing table (:class:`~pyvswitch.ofproto.router.Router`), the neighbour cache
+(:class:`~pyvswitch.ofproto.tnl_neigh.NeighCache`) and the listening-port map
+(:class:`~pyvswitch.ofproto.tnl_ports.TnlPorts`), and keeps them consistent with two sources of device addresses:
+
+* the kernel, through a :class:`~pyvswitch.netdev.route_table.RouteMonitor` started by :meth:`TnlContext.start`
+  (absent in unit tests and when the daemon runs with dummy devices only).  Each snapshot replaces the router's
+  cached routes and the kernel devices' addresses;
+* dummy devices, whose addresses ``netdev-dummy/ip4addr`` and ``netdev-dummy/ip6addr`` set
+  (:meth:`TnlContext.set_dummy_address`): one IPv4 and one IPv6 address per device, each replacing the previous
+  one, as in Open vSwitch.  A dummy device's addresses hide a kernel device of the same name.
+
+The listening-port map's devices are, as in Open vSwitch, the devices some route goes out of that have an Ethernet
+address (the loopback device has none); :meth:`TnlContext.refresh` recomputes them after every change of routes
+or addresses.  The MAC address of a dummy device comes from ``dummy_mac`` (set by whoever knows the dummy netdevs),
+that of a kernel device from the snapshot.
+
+Locking: everything here is meant to be used under the daemon's switch lock.  The route monitor's thread takes
+``lock`` (the switch lock, given to the constructor) before it applies a snapshot, then calls the ``changed``
+callbacks still holding it, so that the daemon can revalidate.  :meth:`start` reads the first snapshot in a
+short-lived thread and applies it in the caller's thread without taking the lock (call it with the lock held, or
+before other threads use the context); :meth:`stop` must be called without the lock.
+
+:attr:`TnlContext.generation` is the sum of the three tables' generations: it changes whenever any of them changes,
+and translations that consulted them are revalidated on that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pyvswitch.netdev.route_table import RouteMonitor, Snapshot, read_snapshot_in_thread
+
+from .router import IPInterface, Route, Router
+from .tnl_neigh import NeighCache
+from .tnl_ports import TnlPorts
+
+__all__ = ["TnlContext"]
+
+log = logging.getLogger("pyvswitch.tnl")
+
+
+def kernel_routes(snap: Snapshot) -> list[Route]:
+    """The snapshot's routes as router routes (their source addresses left for the router to choose)."""
+    out: list[Route] = []
+    for r in snap.routes:
+        try:
+            prefix = ipaddress.ip_network(f"{r.dst}/{r.plen}", strict=False)
+            gw = ipaddress.ip_address(r.gw) if r.gw else None
+        except ValueError:
+            continue
+        out.append(Route(prefix, r.dev, gw, None, False, r.local, r.mark))
+    return out
+
+
+class TnlContext:
+    """Router, neighbour cache and listening ports of one daemon, and the route monitor that feeds them."""
+
+    def __init__(self, lock: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.lock = lock if lock is not None else contextlib.nullcontext()
+        self.router = Router()
+        self.neigh = NeighCache(clock)
+        self.ports = TnlPorts()
+        self.route_monitor: RouteMonitor | None = None
+        self.changed: list[Callable[[], None]] = []
+        self.dummy_mac: Callable[[str], int | None] = lambda name: None
+        self._kernel_addrs: dict[str, list[IPInterface]] = {}
+        self._kernel_macs: dict[str, int | None] = {}
+        self._dummy_v4: dict[str, ipaddress.IPv4Interface] = {}
+        self._dummy_v6: dict[str, ipaddress.IPv6Interface] = {}
+
+    @property
+    def generation(self) -> int:
+        return self.router.generation + self.neigh.generation + self.ports.generation
+
+    # -- The kernel ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Reads the host's routes and addresses now and follows their changes from then on."""
+        if self.route_monitor is not None:
+            return
+        monitor = RouteMonitor(self._on_snapshot)
+        monitor.start()
+        self.route_monitor = monitor
+        try:
+            self.apply_snapshot(read_snapshot_in_thread())
+        except Exception as e:  # noqa: BLE001 - pyroute2 raises anything; the monitor retries on a change
+            log.warning("reading the routing table failed (%s)", e)
+            monitor.resync()
+
+    def stop(self) -> None:
+        if self.route_monitor is not None:
+            self.route_monitor.stop()
+            self.route_monitor = None
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        with self.lock:
+            self.apply_snapshot(snap)
+            for cb in list(self.changed):
+                cb()
+
+    def apply_snapshot(self, snap: Snapshot) -> None:
+        """Replaces the kernel devices' addresses and the cached routes with the snapshot's."""
+        addrs: dict[str, list[IPInterface]] = {}
+        for link in snap.links.values():
+            lst: list[IPInterface] = []
+            for a, plen in link.addresses:
+                with contextlib.suppress(ValueError):
+                    lst.append(ipaddress.ip_interface(f"{a}/{plen}"))
+            addrs[link.name] = lst
+        self._kernel_addrs = addrs
+        self._kernel_macs = {link.name: link.mac for link in snap.links.values()}
+        self.router.set_addresses(self._addresses())
+        self.router.set_kernel(kernel_routes(snap))
+        self.refresh()
+
+    # -- Dummy devices ---------------------------------------------------------------------------------------
+
+    def set_dummy_address(self, dev: str, iface: IPInterface) -> None:
+        """Sets the IPv4 or the IPv6 address of dummy device ``dev`` (replacing the previous one)."""
+        if isinstance(iface, ipaddress.IPv4Interface):
+            self._dummy_v4[dev] = iface
+        else:
+            self._dummy_v6[dev] = iface
+        self.router.set_addresses(self._addresses())
+        self.refresh()
+
+    def forget_dummy(self, dev: str) -> None:
+        """A dummy device was deleted: its addresses go with it."""
+        if self._dummy_v4.pop(dev, None) is not None or self._dummy_v6.pop(dev, None) is not None:
+            self.router.set_addresses(self._addresses())
+            self.refresh()
+
+    def dummy_addresses(self, dev: str) -> list[IPInterface]:
+        out: list[IPInterface] = []
+        if dev in self._dummy_v4:
+            out.append(self._dummy_v4[dev])
+        if dev in self._dummy_v6:
+            out.append(self._dummy_v6[dev])
+        return out
+
+    def _addresses(self) -> dict[str, list[IPInterface]]:
+        addrs = dict(self._kernel_addrs)
+        for dev in set(self._dummy_v4) | set(self._dummy_v6):
+            addrs[dev] = self.dummy_addresses(dev)
+        return addrs
+
+    # -- Consistency -----------------------------------------------------------------------------------------
+
+    def device_mac(self, dev: str) -> int | None:
+        if dev in self._dummy_v4 or dev in self._dummy_v6:
+            return self.dummy_mac(dev)
+        return self._kernel_macs.get(dev)
+
+    def refresh(self) -> None:
+        """Recomputes the listening-port map's devices (call it also when a dummy device's MAC changed): the
+        devices some route goes out of that have an Ethernet address, dummy devices first, then kernel devices
+        in the kernel's order (see :mod:`pyvswitch.ofproto.tnl_ports` on why)."""
+        routed = self.router.devices()
+        dummies = list(dict.fromkeys([*self._dummy_v4, *self._dummy_v6]))
+        order = dummies + [d for d in self._kernel_macs if d not in self._dummy_v4 and d not in self._dummy_v6]
+        devs: dict[str, tuple[int, list[Any]]] = {}
+        for dev in order:
+            if dev not in routed:
+                continue
+            mac = self.device_mac(dev)
+            if mac:
+                devs[dev] = (mac, [a.ip for a in self.router.addresses(dev)])
+        self.ports.set_addresses(devs)
+
+    def run(self, now: float | None = None) -> None:
+        """Periodic work: expires neighbour entries."""
+        self.neigh.run(now)
