@@ -118,6 +118,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "actset_output", "packet_type",
         "tun_id", "tun_dst", "tun_src", "tun_ipv6_dst", "tun_ipv6_src", "tun_flags", "tun_gbp_id", "tun_gbp_flags",
         "_tun_tos", "_tun_ttl", "_tun_tp_src", "_tun_tp_dst", "_tun_metadata_present", "tun_metadata",
+        "_tun_geneve_len", "_tun_geneve",
         "ct_state", "ct_zone", "ct_mark", "ct_label", "ct_nw_proto", "ct_nw_dst", "ct_nw_src",
         "ct_ipv6_dst", "ct_ipv6_src", "ct_tp_dst", "ct_tp_src",
     )),

@@ -28,8 +28,8 @@ bit 0 of its value (``ofs``) and the bits of the value it may use (``value_mask`
 has ``value_mask=0x3f`` two bits higher.
 
 A few storage slots are not OpenFlow fields at all but belong to the key because the datapath needs them (the
-second VLAN tag, the VLAN TPIDs, extra MPLS label stack entries, the outer tunnel TTL/TOS/ports, and the bitmap of
-present tunnel-metadata options).  They are listed in ``HIDDEN`` and have no names users can write.
+second VLAN tag, the VLAN TPIDs, extra MPLS label stack entries, the outer tunnel TTL/TOS/ports, the raw Geneve
+options of a decapsulated packet, and the bitmap of present tunnel-metadata options).  They are listed in ``HIDDEN`` and have no names users can write.
 """
 
 from __future__ import annotations
@@ -223,6 +223,11 @@ _STORAGE_ORDER: list[tuple[str, int]] = [
     ("ct_state", 32), ("ct_zone", 16), ("ct_mark", 32), ("ct_label", 128),
     ("ct_nw_proto", 8), ("ct_nw_dst", 32), ("ct_nw_src", 32),
     ("ct_ipv6_dst", 128), ("ct_ipv6_src", 128), ("ct_tp_dst", 16), ("ct_tp_src", 16),
+    # The Geneve options a decapsulated packet carried, raw as on the wire (as one big-endian number, right-aligned
+    # in the slot; up to the 252 bytes Geneve's 6-bit option length allows), and their length in bytes.  They sit
+    # above everything a packet without options sets, so such a packet's key does not grow; the datapath keeps
+    # the options here until the ofproto maps them to tun_metadataN (pyvswitch.flow.tun_metadata).
+    ("_tun_geneve_len", 8), ("_tun_geneve", 252 * 8),
     # Which tunnel-metadata options a packet carried (bit N: tun_metadataN present), then the options themselves,
     # highest, each in a slot wide enough for the 124 bytes a Geneve option may carry.
     ("_tun_metadata_present", 64),
