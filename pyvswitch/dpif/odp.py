@@ -50,8 +50,15 @@ key, ``packet_type`` 0 is Ethernet; a datapath flow parsed without ``eth(...)`` 
 type as id), wildcarded. When ``packet_type`` is matched (as in every megaflow installed by an upcall), an
 ``eth`` with zero masks is left out like any other wildcarded attribute.
 
+Geneve options: a packet decapsulated from Geneve with options carries them raw in the key
+(:mod:`pyvswitch.flow.tun_metadata`), and the tunnel attribute prints them before ``flags(...)`` as
+``geneve({class=0xffff,type=0,len=4,0x1}...)``: class and type as ``%#x``, the data length in bytes, the data as
+one hexadecimal number without leading zero bytes, each with ``/mask`` unless exact.  Without ``-m`` a field whose
+mask is zero is left out, so an option the flow does not match prints as ``{}`` (``geneve({})``), as Open
+vSwitch prints it; parsing ``{}`` gives an empty option with a zero mask, which prints the same.
+
 ICMP type and code are the low 8 bits of ``tp_src`` and ``tp_dst``, as in the flow key.  Not supported,
-because the key has no room for them or no test has needed them: Geneve/GBP/ERSPAN/GTP-U tunnel options, NSH,
+because the key has no room for them or no test has needed them: VXLAN-GBP/ERSPAN/GTP-U tunnel attributes, NSH,
 more than three MPLS label stack entries, and parsing more than one.
 
 The verbose form
@@ -74,10 +81,19 @@ first, 2 later; tunnel ``flags``: the key's ``tun_flags`` bits); ``masks`` is No
 mask per field (a field with an all-ones mask prints as a plain value).  Scalar attributes use the field name
 ``value``.  Printing follows the order of the attribute table, not the order of the dict. The userspace
 action's cookie is kept as its text (``slow_path(match)``, ``controller(...)``, ``sFlow(...)``) when it was
-given as text and as bytes for ``userdata(...)``; like OVS, parsing pads user data to 8 bytes. ``TnlPush``
-keeps its header description as text.  ``Ct``'s ``mark`` always prints with its mask
+given as text and as bytes for ``userdata(...)``; like OVS, parsing pads user data to 8 bytes.  ``Ct``'s ``mark`` always prints with its mask
 (``mark=0x5/0xffffffff``), its ``label`` only when the mask is partial.  ``Sample.probability`` is a fraction
-of 2**32-1 printed with one decimal (``sample=50.0%``).  An empty action list prints as ``drop``."""
+of 2**32-1 printed with one decimal (``sample=50.0%``).  An empty action list prints as ``drop``.
+
+``TnlPush`` (defined in :mod:`pyvswitch.netdev.native_tnl`, which builds it) holds the outer header as bytes and
+prints it field by field as Open vSwitch does: ``tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=..,src=..,
+dl_type=0x0800),ipv4(src=..,dst=..,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),
+vxlan(flags=0x8000000,vni=0x1c8)),out_port(100))``; IPv6 as ``ipv6(src=..,dst=..,label=0,proto=17,tclass=0x0,
+hlimit=64)``; Geneve as ``geneve([oam,][crit,]vni=0x7b[,options({class=..,type=..,len=4,0x..}...)])``; GRE as
+``gre((flags=0x2000,proto=0x6558)[,csum=0x0][,key=0x1c8][,seq=..])`` (type 109 over IPv6).  Only what is printed
+is parsed back, so the per-packet fields (IP length, id and checksum) must be zero for the bytes to round-trip,
+as they are in a header ``build_tnl_push`` made.  With port names, ``tnl_port(...)`` and ``out_port(...)`` print
+names like outputs do (``tnl_port(vxlan_sys_4789)``, ``out_port(br0)``)."""
 
 from __future__ import annotations
 
@@ -87,6 +103,7 @@ from dataclasses import dataclass
 
 from pyvswitch.dpif.flow_cache import format_tcp_flags
 from pyvswitch.flow import fields as F
+from pyvswitch.flow.tun_metadata import GENEVE_RAW_MASK, geneve_raw, put_geneve_raw
 from pyvswitch.flow.values import CT_STATE_NAMES, TCP_FLAG_NAMES, format_ipv6, format_mac, parse_mac
 from pyvswitch.netdev.native_tnl import TNL_TYPE_NAMES, TnlPush
 
@@ -242,6 +259,29 @@ def _fmt_field(spec: _Spec, v: int, m: int | None) -> str:
     return f"{text}/{m:#x}" if m else f"{text}/0"
 
 
+def _geneve_of(key: int, mask: int) -> tuple[bytes, bytes] | None:
+    """The raw Geneve options of ``key`` and the mask bytes over them, or None when the key has none."""
+    raw = geneve_raw(key)
+    if not F.storage_get(key, "_tun_geneve_len"):
+        return None
+    n = len(raw)
+    return raw, F.storage_get(mask, "_tun_geneve").to_bytes(252, "big")[-n:] if n else b""
+
+
+def _insert_geneve(parts: list[str], key: int, mask: int, verbose: bool) -> None:
+    """Put ``geneve(...)`` before the ``flags(...)`` group of a tunnel attribute (at the end without one), when
+    the packet carried Geneve options: each option as ``{class,type,len,data}`` with masks, fields whose mask is
+    zero left out unless ``verbose`` (so an option the flow does not match prints ``{}``)."""
+    g = _geneve_of(key, mask)
+    if g is None:
+        return
+    text = f"geneve({_fmt_geneve_opts(g[0], g[1], verbose)})"
+    if parts and parts[-1].startswith("flags("):
+        parts.insert(len(parts) - 1, text)
+    else:
+        parts.append(text)
+
+
 def _fmt_attr(name: str, key: int, mask: int) -> str | None:
     """``name(fields)`` for the fields of ``name`` whose mask is non-zero; None when all are zero."""
     if name == "mpls":
@@ -267,6 +307,8 @@ def _fmt_attr(name: str, key: int, mask: int) -> str | None:
         elif spec.name != "value":
             text = f"{spec.name}={text}"
         parts.append(text)
+    if tunnel:
+        _insert_geneve(parts, key, mask, False)
     if not parts:
         return None
     return f"{name}({','.join(parts)})"
@@ -445,6 +487,8 @@ def _fmt_attr_verbose(name: str, key: int, mask: int) -> str:
         elif spec.name != "value":
             text = f"{spec.name}={text}"
         parts.append(text)
+    if tunnel:
+        _insert_geneve(parts, key, mask, True)
     return f"{name}({','.join(parts)})"
 
 
@@ -800,6 +844,8 @@ def parse_flow(text: str, port_numbers: Mapping[str, int] | None = None) -> tupl
                 continue
             if name not in ATTRS:
                 raise OdpParseError(f"unknown attribute {name!r}")
+            if name == "tunnel":
+                args = _take_geneve(args)
             for spec, v, m in _parse_fields(name, args):
                 if m is None:
                     m = spec.full if spec.kind != FRAG else 3
@@ -807,6 +853,20 @@ def parse_flow(text: str, port_numbers: Mapping[str, int] | None = None) -> tupl
                 mask = spec.put(mask, m | spec.get(mask))
             if name == "eth_type":
                 pending_tpid = F.storage_get(key, "dl_type")
+
+    def _take_geneve(args: str) -> str:
+        """Apply the ``geneve(...)`` item of a tunnel attribute to the key and mask; return the other items."""
+        nonlocal key, mask
+        rest = []
+        for item in _split(args):
+            if item.startswith("geneve(") and item.endswith(")"):
+                raw, raw_mask = _parse_geneve_match(item[7:-1])
+                key = put_geneve_raw(key, raw)
+                mask = F.storage_put(mask & ~GENEVE_RAW_MASK, "_tun_geneve", int.from_bytes(raw_mask, "big"))
+                mask = F.storage_put(mask, "_tun_geneve_len", 0xFF if any(raw_mask) else 0)
+            else:
+                rest.append(item)
+        return ",".join(rest)
 
     seen: set[str] = set()
     parse_items(_split(text), 0)
@@ -1229,7 +1289,7 @@ def _fmt_geneve_opts(raw: bytes, mask: bytes | None = None, verbose: bool = True
                                            ("len", dlen, mlen, 0xFF, str)):
                 if not verbose and not m:
                     continue
-                parts.append(f"{name}={text(v)}" + ("" if m == full else f"/{_hx(m)}"))
+                parts.append(f"{name}={text(v)}" + ("" if m == full else f"/{text(m)}"))
             if dlen and (verbose or any(mdata)):
                 parts.append(_hex_bytes(data) + ("" if mdata == b"\xff" * dlen else f"/{_hex_bytes(mdata)}"))
         else:
@@ -1369,6 +1429,56 @@ def _parse_geneve_opts(text: str) -> bytes:
     if len(out) > 252:
         raise OdpParseError("Geneve options longer than 252 bytes")
     return out
+
+
+def _masked(text: str, bits: int) -> tuple[int, int]:
+    vt, slash, mt = text.partition("/")
+    v = _bounded(vt, bits)
+    return v, (_bounded(mt, bits) if slash else (1 << bits) - 1)
+
+
+def _parse_geneve_match(text: str) -> tuple[bytes, bytes]:
+    """The options of a flow's ``geneve(...)`` -> (option bytes, mask bytes).  ``{}`` (an option the flow does
+    not match, as the short dump prints it) becomes an empty option with a zero mask."""
+    raw = b""
+    mask = b""
+    rest = text.strip()
+    while rest:
+        if not rest.startswith("{") or "}" not in rest:
+            raise OdpParseError(f"bad Geneve options {text!r}")
+        body, rest = rest[1:rest.index("}")], rest[rest.index("}") + 1:].lstrip(",")
+        cls = typ = ln = 0
+        mcls = mtyp = mln = 0
+        data_text = None
+        for p in _split(body) if body else []:
+            k, eq, v = p.partition("=")
+            if not eq:
+                data_text = p
+            elif k == "class":
+                cls, mcls = _masked(v, 16)
+            elif k == "type":
+                typ, mtyp = _masked(v, 8)
+            elif k == "len":
+                vt, slash, mt = v.partition("/")
+                ln = _int(vt)
+                mln = 0x1F if not slash or _int(mt) == 0xFF else _bounded(mt, 5)
+            else:
+                raise OdpParseError(f"bad Geneve option field {p!r}")
+        if ln % 4 or ln > 124:
+            raise OdpParseError(f"bad Geneve option length {ln}")
+        data = mdata = bytes(ln)
+        if data_text is not None:
+            vt, slash, mt = data_text.partition("/")
+            dv = _int(vt)
+            dm = _int(mt) if slash else (1 << (8 * ln)) - 1
+            if dv >> (8 * ln) or dm >> (8 * ln):
+                raise OdpParseError(f"Geneve option data longer than {ln} bytes")
+            data, mdata = dv.to_bytes(ln, "big"), dm.to_bytes(ln, "big")
+        raw += struct.pack("!HBB", cls, typ, ln // 4) + data
+        mask += struct.pack("!HBB", mcls, mtyp, mln) + mdata
+    if len(raw) > 252:
+        raise OdpParseError("Geneve options longer than 252 bytes")
+    return raw, mask
 
 
 def _parse_tnl_header(text: str) -> tuple[bytes, int]:

@@ -232,3 +232,33 @@ def test_action_parser_fuzz_truncated(text: str, cut: int, drop: int) -> None:
     except odp.OdpParseError:
         return
     odp.format_actions(actions)
+
+
+# Tunnel attributes with Geneve options, from a real Open vSwitch 3.1's dpctl/dump-flows (with and without -m)
+# after a Geneve packet with one option (class 0xffff, type 0, 4 bytes, value 1) that no TLV map claims.
+GENEVE_SHORT = ("tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,geneve({}),flags(-df+csum+key)),recirc_id(0),"
+                "in_port(6081),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:0a,dst=50:54:00:00:00:09),"
+                "eth_type(0x0800),ipv4(tos=0/0x3,frag=no)")
+GENEVE_VERBOSE_TUNNEL = ("tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,ttl=64/0,tp_src=51284/0,tp_dst=6081/0,"
+                         "geneve({class=0xffff/0,type=0/0,len=4/0,0x1/0}),flags(-df+csum+key))")
+
+
+def test_geneve_options_in_tunnel_attribute() -> None:
+    key, mask = odp.parse_flow(GENEVE_SHORT)
+    assert odp.format_flow(key, mask) == GENEVE_SHORT
+    vkey, vmask = odp.parse_flow("skb_priority(0/0)," + GENEVE_VERBOSE_TUNNEL + ",in_port(6081)")
+    assert GENEVE_VERBOSE_TUNNEL in odp.format_flow_verbose(vkey, vmask)
+    # The same packet's flow without -m: the option, wildcarded, prints as {}.
+    assert "geneve({})" in odp.format_flow(vkey, vmask)
+    exact = "tunnel(tun_id=0x1,dst=1.1.1.1,geneve({class=0x102,type=0x80,len=8,0x1020304/0xffffff}),flags(+key))"
+    key, mask = odp.parse_flow(exact + ",in_port(1),eth_type(0x0800)")
+    assert odp.format_flow(key, mask).startswith(exact)
+    two = "tunnel(dst=1.1.1.1,geneve({class=0xffff,type=0,len=4,0x1}{class=0,type=0x3,len=0}))"
+    key, mask = odp.parse_flow(two + ",in_port(1)")
+    assert odp.format_flow(key, mask).startswith(two)
+    assert "geneve(" not in odp.format_flow(*odp.parse_flow("tunnel(dst=1.1.1.1),in_port(1)"))
+    for bad in ("tunnel(geneve({class=0x1,type=0,len=3}))", "tunnel(geneve({class=0x1,type=0,len=4,0x123456789}))",
+                "tunnel(geneve({class=0x10000,type=0,len=0}))", "tunnel(geneve({bogus=1}))",
+                "tunnel(geneve(class=1))"):
+        with pytest.raises(odp.OdpParseError):
+            odp.parse_flow(bad + ",in_port(1)")
