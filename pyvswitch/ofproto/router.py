@@ -166,15 +166,17 @@ class Router:
         return Route(net, dev, gw_a, src_a, user, local, pkt_mark & 0xFFFFFFFF)
 
     def add_user(self, prefix: IPNetwork | str, dev: str, gw: IPAddress | str | None = None,
-                 src: IPAddress | str | None = None, pkt_mark: int = 0) -> None:
-        """Adds (or replaces) a user route.  Raises :class:`RouteError` ("Error while inserting route.") when
+                 src: IPAddress | str | None = None, pkt_mark: int = 0) -> Route:
+        """Adds (or replaces) a user route and returns it.  Raises :class:`RouteError` ("Error while inserting route.") when
         the device has no address to send from (unknown devices have none) or ``src`` is not one of its
         addresses."""
-        self._insert(self._make(prefix, dev, gw, src, pkt_mark, user=True, local=False))
+        route = self._make(prefix, dev, gw, src, pkt_mark, user=True, local=False)
+        self._insert(route)
         self.generation += 1
+        return route
 
-    def del_user(self, prefix: IPNetwork | str, pkt_mark: int = 0) -> None:
-        """Deletes a user route; raises :class:`RouteError` ("Not found") when there is none."""
+    def del_user(self, prefix: IPNetwork | str, pkt_mark: int = 0) -> Route:
+        """Deletes a user route and returns it; raises :class:`RouteError` ("Not found") when there is none."""
         net = ipaddress.ip_network(prefix, strict=False) if isinstance(prefix, str) else prefix
         plen = net.prefixlen + (96 if net.version == 4 else 0)
         sub = self._subtables.get(plen, [])
@@ -184,25 +186,29 @@ class Router:
                 if not sub:
                     del self._subtables[plen]
                 self.generation += 1
-                return
+                return r
         raise RouteError("Not found")
 
-    def set_kernel(self, routes: list[Route]) -> None:
-        """Replaces every cached route with ``routes`` (in the kernel's dump order).  A route whose source
-        address is None gets one chosen from the device's addresses; one without any is left out, as Open vSwitch
-        leaves it out."""
+    def set_kernel(self, routes: list[Route]) -> list[Route]:
+        """Replaces every cached route with ``routes`` (in the kernel's dump order) and returns those inserted.
+        A route whose source address is None gets one chosen from the device's addresses; one without any is
+        left out, as Open vSwitch leaves it out."""
         for plen in list(self._subtables):
             kept = [r for r in self._subtables[plen] if r.user]
             if kept:
                 self._subtables[plen] = kept
             else:
                 del self._subtables[plen]
+        inserted: list[Route] = []
         for r in routes:
             src = r.src if r.src is not None else self._source_for(r.prefix, r.dev, r.gw)
             if src is None:
                 continue
-            self._insert(replace(r, src=src, user=False))
+            route = replace(r, src=src, user=False)
+            self._insert(route)
+            inserted.append(route)
         self.generation += 1
+        return inserted
 
     def flush_user(self) -> None:
         """Deletes every user route."""

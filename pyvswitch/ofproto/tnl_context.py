@@ -11,9 +11,12 @@ It bundles the routing table (:class:`~pyvswitch.ofproto.router.Router`), the ne
   (:meth:`TnlContext.set_dummy_address`): one IPv4 and one IPv6 address per device, each replacing the previous
   one, as in Open vSwitch.  A dummy device's addresses hide a kernel device of the same name.
 
-The listening-port map's devices are, as in Open vSwitch, the devices some route goes out of that have an Ethernet
-address (the loopback device has none); :meth:`TnlContext.refresh` recomputes them after every change of routes
-or addresses.  The MAC address of a dummy device comes from ``dummy_mac`` (set by whoever knows the dummy netdevs),
+The listening-port map's devices are, as in Open vSwitch, the devices some route was inserted for that have an
+Ethernet address (the loopback device has none) and an IP address: inserting a route (a user route, or the cached
+routes after each snapshot) makes its device one, deleting a route (a user route, or the old cached routes before
+each snapshot) unmakes it, and :meth:`TnlContext.refresh` inserts again those whose addresses changed.  Open vSwitch
+reads the kernel's routes only once a tunnel port exists, so its ``tnl/ports/show -v`` lists the kernel devices
+after those of earlier user routes; here they are read when the daemon starts.  The MAC address of a dummy device comes from ``dummy_mac`` (set by whoever knows the dummy netdevs),
 that of a kernel device from the snapshot.
 
 Locking: everything here is meant to be used under the daemon's switch lock.  The route monitor's thread takes
@@ -67,6 +70,7 @@ class TnlContext:
         self.router = Router()
         self.neigh = NeighCache(clock)
         self.ports = TnlPorts()
+        self.neigh.addresses = self.router.addresses
         self.route_monitor: RouteMonitor | None = None
         self.changed: list[Callable[[], None]] = []
         self.dummy_mac: Callable[[str], int | None] = lambda name: None
@@ -106,7 +110,9 @@ class TnlContext:
                 cb()
 
     def apply_snapshot(self, snap: Snapshot) -> None:
-        """Replaces the kernel devices' addresses and the cached routes with the snapshot's."""
+        """Replaces the kernel devices' addresses and the cached routes with the snapshot's.  As in Open
+        vSwitch, the devices of the old cached routes stop being listening devices and those of the new ones
+        become listening devices again, in the kernel's order."""
         addrs: dict[str, list[IPInterface]] = {}
         for link in snap.links.values():
             lst: list[IPInterface] = []
@@ -114,11 +120,30 @@ class TnlContext:
                 with contextlib.suppress(ValueError):
                     lst.append(ipaddress.ip_interface(f"{a}/{plen}"))
             addrs[link.name] = lst
+        for r in self.router.routes():
+            if not r.user:
+                self.ports.delete_device(r.dev)
         self._kernel_addrs = addrs
         self._kernel_macs = {link.name: link.mac for link in snap.links.values()}
         self.router.set_addresses(self._addresses())
-        self.router.set_kernel(kernel_routes(snap))
-        self.refresh()
+        for r in self.router.set_kernel(kernel_routes(snap)):
+            self._insert_device(r.dev)
+
+    # -- User routes -----------------------------------------------------------------------------------------
+
+    def add_user_route(self, prefix: Any, dev: str, gw: Any = None, src: Any = None, pkt_mark: int = 0) -> Route:
+        """``ovs/route/add``: the router's :meth:`~pyvswitch.ofproto.router.Router.add_user`, and the device
+        becomes a listening device.  Raises :class:`~pyvswitch.ofproto.router.RouteError`."""
+        route = self.router.add_user(prefix, dev, gw, src, pkt_mark)
+        self._insert_device(dev)
+        return route
+
+    def del_user_route(self, prefix: Any, pkt_mark: int = 0) -> Route:
+        """``ovs/route/del``.  Like Open vSwitch, the route's device stops being a listening device, even when
+        other routes still go out of it (until a route of it is added again)."""
+        route = self.router.del_user(prefix, pkt_mark)
+        self.ports.delete_device(route.dev)
+        return route
 
     # -- Dummy devices ---------------------------------------------------------------------------------------
 
@@ -158,21 +183,21 @@ class TnlContext:
             return self.dummy_mac(dev)
         return self._kernel_macs.get(dev)
 
+    def _insert_device(self, dev: str) -> None:
+        mac = self.device_mac(dev)
+        if mac:
+            self.ports.insert_device(dev, mac, [a.ip for a in self.router.addresses(dev)])
+
     def refresh(self) -> None:
-        """Recomputes the listening-port map's devices (call it also when a dummy device's MAC changed): the
-        devices some route goes out of that have an Ethernet address, dummy devices first, then kernel devices
-        in the kernel's order (see :mod:`pyvswitch.ofproto.tnl_ports` on why)."""
-        routed = self.router.devices()
-        dummies = list(dict.fromkeys([*self._dummy_v4, *self._dummy_v6]))
-        order = dummies + [d for d in self._kernel_macs if d not in self._dummy_v4 and d not in self._dummy_v6]
-        devs: dict[str, tuple[int, list[Any]]] = {}
-        for dev in order:
-            if dev not in routed:
-                continue
+        """Inserts again the listening devices whose MAC or addresses changed (Open vSwitch notices that from a
+        device's change sequence).  Called after a dummy device's address changed; call it also when a dummy
+        device's MAC changed."""
+        for dev in list(self.ports.devices()):
             mac = self.device_mac(dev)
             if mac:
-                devs[dev] = (mac, [a.ip for a in self.router.addresses(dev)])
-        self.ports.set_addresses(devs)
+                self._insert_device(dev)
+            else:
+                self.ports.delete_device(dev)
 
     def run(self, now: float | None = None) -> None:
         """Periodic work: expires neighbour entries."""

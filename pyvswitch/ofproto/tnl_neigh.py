@@ -5,16 +5,19 @@ Sending a tunnelled packet needs the MAC address of the next hop on the underlay
 bridge's translation delivers to the bridge's own (LOCAL) port (:meth:`NeighCache.snoop`), and from
 ``ovs-appctl tnl/neigh/set`` (:meth:`NeighCache.set`).
 
-What is learned, as Open vSwitch learns it:
+What is learned, as Open vSwitch 3.1 learns it (checked by injecting packets into a real one):
 
-* ARP replies, and gratuitous ARP packets (sender address equal to target address, request or reply), whose
-  sender hardware address is not zero: sender protocol address -> sender hardware address;
-* ICMPv6 Neighbor Advertisements (type 136, code 0) that carry a non-zero target link-layer address option:
-  target address -> target link-layer address.
+* gratuitous ARP packets (sender address equal to target address, request or reply) and ARP replies whose
+  target address is one of the bridge's addresses, if their sender hardware address is not zero: sender protocol
+  address -> sender hardware address;
+* ICMPv6 Neighbor Advertisements (type 136, code 0) to one of the bridge's addresses that carry a non-zero target
+  link-layer address option: target address -> target link-layer address.
 
 Snooping is part of translation, so it un-wildcards every field it looked at (the megaflow must send every packet
 that would be learned from to userspace again), and changes the cache only when translation may have side
-effects (not while revalidating or tracing).
+effects (not while revalidating or tracing).  Open vSwitch does not un-wildcard the IPv6 destination (nor the
+IP protocol) it checks an advertisement against, so a megaflow made for an advertisement to another address also
+swallows later ones to the bridge's; here they are un-wildcarded, which costs a little width and keeps learning.
 
 Entries expire ``aging`` seconds (900 by default, at most 3600) after they were last learned or looked up; an
 expired entry is no longer returned, is shown with ``STALE`` until :meth:`NeighCache.run` removes it.  Entries set
@@ -30,10 +33,10 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from pyvswitch.flow import fields as F
-from pyvswitch.flow.match import ETH_TYPE_ARP, ETH_TYPE_IPV6, IPPROTO_ICMPV6, Wildcards
+from pyvswitch.flow.match import ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, IPPROTO_ICMPV6, Wildcards
 
 __all__ = ["DEFAULT_AGING", "MAX_AGING", "NeighCache", "NeighEntry"]
 
@@ -87,6 +90,9 @@ class NeighCache:
         # Insertion order is the ``tnl/neigh/show`` order (Open vSwitch's is its hash table's).
         self._entries: dict[tuple[str, IPAddress], NeighEntry] = {}
         self.generation = 0
+        # The addresses of a bridge's own device (``TnlContext`` gives the router's); replies are learned only
+        # when addressed to one of them.  None (unit tests) accepts every reply.
+        self.addresses: Callable[[str], list[IPv4Interface | IPv6Interface]] | None = None
 
     def _changed(self) -> None:
         self.generation += 1
@@ -117,10 +123,17 @@ class NeighCache:
         self._entries[key] = NeighEntry(bridge, key[1], mac, now + self.aging)
         self._changed()
 
+    def _is_mine(self, bridge: str, ip: IPAddress) -> bool:
+        """Whether ``ip`` is an address of the bridge's own device (always true without ``addresses``)."""
+        if self.addresses is None:
+            return True
+        return any(a.ip == ip for a in self.addresses(bridge))
+
     def snoop(self, key: int, bridge: str, wc: Wildcards | None, side_effects: bool) -> bool:
-        """Learns from the packet whose flow key is ``key`` if it is an ARP reply, a gratuitous ARP or a
-        Neighbor Advertisement with a target link-layer address.  The fields consulted are added to ``wc``;
-        the cache changes only when ``side_effects``.  Returns whether the packet was one to learn from."""
+        """Learns from the packet whose flow key is ``key``, delivered to ``bridge``'s own port, if it is an ARP
+        reply to one of the bridge's addresses, a gratuitous ARP, or a Neighbor Advertisement to one of the
+        bridge's addresses with a target link-layer address.  The fields consulted are added to ``wc``; the
+        cache changes only when ``side_effects``.  Returns whether the packet was one to learn from."""
         w = wc.mask if wc is not None else 0
         w |= _DL_TYPE_M
         dl_type = F.storage_get(key, "dl_type")
@@ -128,11 +141,9 @@ class NeighCache:
         if dl_type == ETH_TYPE_ARP:
             spa = F.storage_get(key, "nw_src")
             tpa = F.storage_get(key, "nw_dst")
-            w |= _NW_SRC_M | _NW_DST_M
-            ok = spa == tpa
-            if not ok:
-                w |= _NW_PROTO_M
-                ok = F.storage_get(key, "nw_proto") == ARP_OP_REPLY
+            w |= _NW_SRC_M | _NW_DST_M | _NW_PROTO_M
+            ok = spa == tpa or (F.storage_get(key, "nw_proto") == ARP_OP_REPLY
+                                and self._is_mine(bridge, IPv4Address(tpa)))
             if ok:
                 w |= _ARP_SHA_M
                 sha = F.storage_get(key, "arp_sha")
@@ -141,15 +152,17 @@ class NeighCache:
         elif dl_type == ETH_TYPE_IPV6:
             w |= _NW_PROTO_M
             if F.storage_get(key, "nw_proto") == IPPROTO_ICMPV6:
-                w |= _TP_DST_M
-                if F.storage_get(key, "tp_dst") == 0:
-                    w |= _TP_SRC_M
-                    if F.storage_get(key, "tp_src") == ND_NEIGHBOR_ADVERT:
-                        w |= _ARP_THA_M
-                        tll = F.storage_get(key, "arp_tha")
-                        if tll:
-                            w |= _IPV6_SRC_M | _IPV6_DST_M | _ND_TARGET_M
-                            learned = (IPv6Address(F.storage_get(key, "nd_target")), tll)
+                w |= _IPV6_DST_M
+                if self._is_mine(bridge, IPv6Address(F.storage_get(key, "ipv6_dst"))):
+                    w |= _TP_DST_M
+                    if F.storage_get(key, "tp_dst") == 0:
+                        w |= _TP_SRC_M
+                        if F.storage_get(key, "tp_src") == ND_NEIGHBOR_ADVERT:
+                            w |= _ARP_THA_M
+                            tll = F.storage_get(key, "arp_tha")
+                            if tll:
+                                w |= _IPV6_SRC_M | _ND_TARGET_M
+                                learned = (IPv6Address(F.storage_get(key, "nd_target")), tll)
         if wc is not None:
             wc.mask = w
         if learned is None:
@@ -157,6 +170,20 @@ class NeighCache:
         if side_effects:
             self.set(bridge, learned[0], learned[1], static=False)
         return True
+
+    def learn_from_tunnel(self, key: int, bridge: str, side_effects: bool) -> None:
+        """A tunnel packet terminating at ``bridge`` (its output to the bridge's port became ``tnl_pop``) teaches
+        its outer source: IP source -> Ethernet source, as Open vSwitch 3.1 learns it.  Like Open vSwitch, this
+        un-wildcards nothing (the packet goes to the same ``tnl_pop`` whoever sent it; only the learning is
+        lost for packets that hit the megaflow, and the entry is refreshed by the outgoing traffic's lookups)."""
+        if not side_effects:
+            return
+        dl_type = F.storage_get(key, "dl_type")
+        mac = F.storage_get(key, "dl_src")
+        if dl_type == ETH_TYPE_IP:
+            self.set(bridge, IPv4Address(F.storage_get(key, "nw_src")), mac, static=False)
+        elif dl_type == ETH_TYPE_IPV6:
+            self.set(bridge, IPv6Address(F.storage_get(key, "ipv6_src")), mac, static=False)
 
     def flush(self, bridge: str | None = None) -> None:
         """Forgets every entry (of ``bridge`` only, when given: a bridge that is deleted)."""

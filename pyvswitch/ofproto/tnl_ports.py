@@ -17,12 +17,11 @@ nw_dst|ipv6_dst=address, nw_proto=17|47, nw_frag=no`` and, for UDP, ``tp_dst=por
 
 Open vSwitch keeps the entries in a classifier, and both the ``tnl/ports/show -v`` order and the wildcards of a
 lookup come from it; this module models just enough of it.  Entries live in four "subtables" (one per mask: IPv4
-UDP, IPv4 GRE, IPv6 UDP, IPv6 GRE) in the order the subtables were created, and in insertion order inside each.
-Open vSwitch's order depends on the history of insertions (its device and port lists take new items at the head,
-and a device whose addresses change is inserted again); here every change rebuilds the entries: for each device in
-the order :meth:`TnlPorts.set_addresses` gives, for each port newest first, for each address.  With the devices
-given as :class:`~pyvswitch.ofproto.tnl_context.TnlContext` gives them (dummy devices first, then kernel devices)
-this reproduces the order of the reference capture, and it does not depend on history.
+UDP, IPv4 GRE, IPv6 UDP, IPv6 GRE) in the order the subtables were created (an emptied subtable goes away), and in
+insertion order inside each.  Ports and devices are kept newest first (Open vSwitch inserts at the head of its
+lists), and entries are made: for a new port, for each device in list order and each of its addresses; for a new
+device, for each port in list order and each address.  A device whose MAC or addresses changed is deleted and
+inserted again.  So the order depends on the history of changes, as it does in Open vSwitch.
 
 :meth:`TnlPorts.lookup` walks the subtables as a staged lookup does: Ethernet fields first (``dl_dst``,
 ``dl_type``), then the IP fields (``nw_dst``/``ipv6_dst``, ``nw_proto``, ``nw_frag``), then ``tp_dst``; a stage
@@ -35,6 +34,7 @@ Plain object without locks: the daemon uses it under its switch lock.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
@@ -100,23 +100,25 @@ class TnlPorts:
 
     def __init__(self) -> None:
         self._ports: list[_Port] = []                       # Newest first, as Open vSwitch lists them.
-        self._devs: dict[str, tuple[int, list[IPAddress]]] = {}
+        self._devs: dict[str, tuple[int, list[IPAddress]]] = {}   # Likewise.
         self._subtables: dict[tuple[int, bool], list[_Entry]] = {}
         self.generation = 0
 
     # -- Entries ---------------------------------------------------------------------------------------------
 
-    def _rebuild(self) -> None:
-        """Makes every entry again: for each device (in the order given), each port (newest first), each address.
-        The subtables are created in the order their first entry comes."""
-        subtables: dict[tuple[int, bool], list[_Entry]] = {}
-        for dev, (mac, ips) in self._devs.items():
-            for port in self._ports:
-                for ip in ips:
-                    e = _Entry(port.dp_port, port.name, mac, ip, port.nw_proto, port.udp_dst, dev)
-                    subtables.setdefault(e.subtable, []).append(e)
-        self._subtables = subtables
-        self.generation += 1
+    def _append(self, port: _Port, dev: str) -> None:
+        mac, ips = self._devs[dev]
+        for ip in ips:
+            e = _Entry(port.dp_port, port.name, mac, ip, port.nw_proto, port.udp_dst, dev)
+            self._subtables.setdefault(e.subtable, []).append(e)
+
+    def _remove_where(self, pred: Callable[[_Entry], bool]) -> None:
+        for k in list(self._subtables):
+            kept = [e for e in self._subtables[k] if not pred(e)]
+            if kept:
+                self._subtables[k] = kept
+            else:
+                del self._subtables[k]
 
     # -- Ports -----------------------------------------------------------------------------------------------
 
@@ -127,8 +129,11 @@ class TnlPorts:
             if p.dp_port == dp_port and p.nw_proto == nw_proto:
                 p.ref_cnt += 1
                 return
-        self._ports.insert(0, _Port(dp_port, name, nw_proto, udp_dst if nw_proto == IPPROTO_UDP else 0))
-        self._rebuild()
+        port = _Port(dp_port, name, nw_proto, udp_dst if nw_proto == IPPROTO_UDP else 0)
+        self._ports.insert(0, port)
+        for dev in self._devs:
+            self._append(port, dev)
+        self.generation += 1
 
     def remove(self, dp_port: int) -> None:
         """One OpenFlow tunnel port less uses ``dp_port``; the last one takes its entries away."""
@@ -137,7 +142,8 @@ class TnlPorts:
                 p.ref_cnt -= 1
                 if p.ref_cnt <= 0:
                     del self._ports[i]
-                    self._rebuild()
+                    self._remove_where(lambda e: e.dp_port == dp_port)
+                    self.generation += 1
                 return
 
     def ref_count(self, dp_port: int) -> int:
@@ -145,13 +151,42 @@ class TnlPorts:
 
     # -- Devices ---------------------------------------------------------------------------------------------
 
+    def insert_device(self, dev: str, mac: int, ips: list[IPAddress]) -> None:
+        """A route goes out of ``dev``: it becomes an IP device (nothing changes if it is one already with the
+        same MAC and addresses; if they changed it is inserted again).  A device without addresses is not
+        one."""
+        val = (mac, [_addr(a) for a in ips])
+        old = self._devs.get(dev)
+        if old == val:
+            return
+        if old is not None:
+            self.delete_device(dev)
+        if not val[1] or not mac:
+            return
+        self._devs = {dev: val, **self._devs}
+        for port in self._ports:
+            self._append(port, dev)
+        self.generation += 1
+
+    def delete_device(self, dev: str) -> None:
+        """``dev`` stops being an IP device (Open vSwitch does this whenever a route of the device is
+        deleted, even if others remain; see :class:`~pyvswitch.ofproto.tnl_context.TnlContext`)."""
+        if self._devs.pop(dev, None) is not None:
+            self._remove_where(lambda e: e.dev == dev)
+            self.generation += 1
+
+    def devices(self) -> dict[str, tuple[int, list[IPAddress]]]:
+        """The IP devices, newest first: name -> (MAC, addresses)."""
+        return dict(self._devs)
+
     def set_addresses(self, addrs: dict[str, tuple[int, list[IPAddress]]]) -> None:
-        """The IP devices: device name -> (MAC, addresses in the device's order), in the order their entries
-        are listed.  Devices without addresses are left out."""
-        new = {dev: (mac, [_addr(a) for a in ips]) for dev, (mac, ips) in addrs.items() if ips}
-        if new != self._devs or list(new) != list(self._devs):
-            self._devs = new
-            self._rebuild()
+        """Makes the IP devices exactly ``addrs`` (device -> (MAC, addresses in the device's order)): devices
+        not in it are deleted, changed ones inserted again, new ones inserted in the dict's order."""
+        for dev in list(self._devs):
+            if dev not in addrs:
+                self.delete_device(dev)
+        for dev, (mac, ips) in addrs.items():
+            self.insert_device(dev, mac, list(ips))
 
     def endpoint_ipv4(self) -> set[int]:
         """The IPv4 addresses of every IP device, as ints (for the datapath's reassembly of fragments)."""

@@ -181,10 +181,9 @@ class TunnelCommands:
             mark = m
         with self._lock:
             try:
-                self.tnl.router.add_user(prefix, args[1], gw, src, mark)
+                self.tnl.add_user_route(prefix, args[1], gw, src, mark)
             except RouteError as e:
                 raise CommandError(str(e)) from None
-            self.tnl.refresh()
         return "OK\n"
 
     def route_del(self, args: list[str]) -> str:
@@ -199,10 +198,9 @@ class TunnelCommands:
             mark = m
         with self._lock:
             try:
-                self.tnl.router.del_user(prefix, mark)
+                self.tnl.del_user_route(prefix, mark)
             except RouteError as e:
                 raise CommandError(str(e)) from None
-            self.tnl.refresh()
         return "OK\n"
 
     def route_lookup(self, args: list[str]) -> str:
