@@ -47,9 +47,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
@@ -58,14 +60,37 @@ if _HERE not in sys.path:
 import netns
 from netns import Netns, run, stop_pid, tail, wait_until
 
-__all__ = ["GUEST_MTU", "PREFIX", "Guest", "Hypervisor", "Topo", "delete_namespaces",
-           "delete_stale_namespaces", "iperf", "ping_ok"]
+__all__ = [
+    "GUEST_MTU",
+    "GUEST_PORT",
+    "PREFIX",
+    "SWITCH_KIND",
+    "TUN_PORT",
+    "Guest",
+    "Hypervisor",
+    "Topo",
+    "assert_tcp",
+    "delete_namespaces",
+    "delete_stale_namespaces",
+    "iperf",
+    "ping_ok",
+    "topo",
+    "tunnel_session",
+]
 
+#: The switch under test: ``pyvs``, or ``ovs`` to check the tests themselves against Open vSwitch (as the other
+#: system tests do).
+SWITCH_KIND = os.environ.get("PYVS_SYSTEM_SWITCH", "pyvs")
 #: The start of every namespace name this process creates.
 PREFIX = f"pvD{os.getpid()}"
 #: The guests' MTU: small enough that a 1,500-byte underlay carries every encapsulation these tests use
 #: (Geneve with an 8-byte option adds 58 bytes) without fragments, as deployments do it.
 GUEST_MTU = 1400
+#: OpenFlow port numbers of a guest and of a tunnel port in the tests' flows.
+GUEST_PORT = 1
+TUN_PORT = 10
+#: Bytes a TCP test must at least move per second: even a slow switch moves megabytes.
+MIN_TCP_BYTES = 1_000_000
 UNDERLAY_NET = "10.0.0"
 ROUTER_IP = f"{UNDERLAY_NET}.254"
 GUEST_NET = "192.168.1"
@@ -137,6 +162,16 @@ def iperf(client: Guest, server: Guest, seconds: float = 2.0) -> dict[str, Any]:
         stop_pid(proc.pid, proc)
 
 
+def assert_tcp(client: Guest, server: Guest, seconds: float = 1.0) -> dict[str, float]:
+    """iperf3 from ``client`` to ``server`` completes and moves a plausible number of bytes."""
+    rep = iperf(client, server, seconds)
+    end = rep["end"]
+    sent, received = end["sum_sent"]["bytes"], end["sum_received"]["bytes"]
+    assert received >= MIN_TCP_BYTES * seconds, f"iperf3 moved only {received} bytes in {seconds} s"
+    assert received <= sent, (sent, received)
+    return {"sent": sent, "received": received, "bps": end["sum_received"]["bits_per_second"]}
+
+
 class Guest:
     """A guest namespace: ``eth0`` with ``mac`` and ``ip``; ``port`` is its veth peer on the hypervisor."""
 
@@ -180,11 +215,17 @@ class Hypervisor:
         self.switch: netns.Switch | None = None
         self.rundir: Path | None = None
         mtu = str(topo.underlay_mtu)
+        topo.u.ip("link", "set", "ub", "mtu", mtu)
         # The hypervisor's NIC: eth0 here, up<i> in the underlay namespace, on its bridge.
         topo.u.ip("link", "add", f"up{index}", "mtu", mtu, "type", "veth", "peer", "name", "eth0", "mtu", mtu,
                   "netns", self.ns.name)
         topo.u.ip("link", "set", f"up{index}", "master", "ub", "up")
         self.ns.ip("link", "set", "eth0", "address", f"02:00:0a:00:00:{index:02x}", "up")
+        # A NIC that is a switch port is not the host's: with Open vSwitch's kernel datapath the kernel never
+        # sees its packets.  Here the switch reads it with AF_PACKET and the kernel sees them too, and by
+        # default answers an ARP request for any of its addresses on any device, so eth0 would claim the
+        # underlay address that lives on br-phy and the router would send the tunnel packets to eth0's MAC.
+        self.ns.sysctl("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2")
         if kind == "kernel":
             # The kernel's VXLAN device leaves the outer UDP checksum to the NIC; a veth does not compute it,
             # so the switch at the other end would see a wrong checksum and drop the packet.  A real NIC
@@ -236,7 +277,10 @@ class Hypervisor:
         cmd += [f"options:{k}={v}" for k, v in options.items()]
         if ofport is not None:
             cmd.append(f"ofport_request={ofport}")
-        self.vsctl(*cmd)
+        r = self.vsctl(*cmd)
+        # ovs-vsctl reports a port the switch could not set up on its standard error, with exit status 0.
+        error = self.sw.iface_error(name)
+        assert not error, f"{self.name}: tunnel port {name} ({type_}, {options}): {error}\n{r.stderr}"
 
     def add_guest(self, j: int, *, mtu: int = GUEST_MTU, ofport: int | None = None,
                   tx_offload: bool = False) -> Guest:
@@ -314,6 +358,7 @@ class Topo:
     def __init__(self, workdir: Path, underlay_mtu: int = 1500) -> None:
         self.id = next(self._ids)
         self.workdir = workdir
+        #: The MTU of the underlay links (and of br-phy) of the hypervisors created from now on.
         self.underlay_mtu = underlay_mtu
         self.namespaces: list[Netns] = []
         self.hvs: list[Hypervisor] = []
@@ -361,6 +406,29 @@ class Topo:
         for ns in reversed(self.namespaces):
             run(["ip", "netns", "del", ns.name], check=False)
         self.namespaces.clear()
+
+
+@pytest.fixture(scope="session")
+def tunnel_session() -> Iterator[None]:
+    """Deletes the namespaces of killed earlier runs at the start and every namespace of this run at the end."""
+    delete_stale_namespaces()
+    try:
+        yield
+    finally:
+        delete_namespaces()
+
+
+@pytest.fixture
+def topo(tunnel_session: None, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Topo]:
+    """A :class:`Topo` for one test; when the test fails, every hypervisor's state is printed."""
+    t = Topo(tmp_path)
+    try:
+        yield t
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            print(t.diagnose())
+    finally:
+        t.cleanup()
 
 
 def main(argv: list[str]) -> int:
