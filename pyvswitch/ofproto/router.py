@@ -122,7 +122,14 @@ class Router:
         # the subtables' creation order, which breaks ties between subtables of equal highest priority.
         self._subtables: dict[int, list[Route]] = {}
         self._addrs: dict[str, list[IPInterface]] = {}
+        # Every route, highest priority first (stable), rebuilt on the first lookup after a change: a lookup is
+        # then the first route that matches, which keeps the per-upcall cost low.
+        self._by_priority: list[Route] | None = None
         self.generation = 0
+
+    def _changed(self) -> None:
+        self._by_priority = None
+        self.generation += 1
 
     # -- Device addresses ------------------------------------------------------------------------------------
 
@@ -172,7 +179,7 @@ class Router:
         addresses."""
         route = self._make(prefix, dev, gw, src, pkt_mark, user=True, local=False)
         self._insert(route)
-        self.generation += 1
+        self._changed()
         return route
 
     def del_user(self, prefix: IPNetwork | str, pkt_mark: int = 0) -> Route:
@@ -185,7 +192,7 @@ class Router:
                 del sub[i]
                 if not sub:
                     del self._subtables[plen]
-                self.generation += 1
+                self._changed()
                 return r
         raise RouteError("Not found")
 
@@ -207,7 +214,7 @@ class Router:
             route = replace(r, src=src, user=False)
             self._insert(route)
             inserted.append(route)
-        self.generation += 1
+        self._changed()
         return inserted
 
     def flush_user(self) -> None:
@@ -218,7 +225,7 @@ class Router:
                 self._subtables[plen] = kept
             else:
                 del self._subtables[plen]
-        self.generation += 1
+        self._changed()
 
     # -- Queries ---------------------------------------------------------------------------------------------
 
@@ -230,12 +237,12 @@ class Router:
     def lookup(self, dst: IPAddress | str | int, pkt_mark: int = 0) -> Route | None:
         """The route of the highest priority that contains ``dst`` and has ``pkt_mark``, or None."""
         a = _as_address(dst)
-        best: Route | None = None
-        for r in self.routes():
-            if (r.prefix.version == a.version and r.pkt_mark == pkt_mark and a in r.prefix
-                    and (best is None or r.priority > best.priority)):
-                best = r
-        return best
+        if self._by_priority is None:
+            self._by_priority = sorted(self.routes(), key=lambda r: -r.priority)
+        for r in self._by_priority:
+            if r.prefix.version == a.version and r.pkt_mark == pkt_mark and a in r.prefix:
+                return r
+        return None
 
     def devices(self) -> set[str]:
         """The devices some route goes out of."""

@@ -73,7 +73,8 @@ class TnlContext:
         self.neigh.addresses = self.router.addresses
         self.route_monitor: RouteMonitor | None = None
         self.changed: list[Callable[[], None]] = []
-        self.dummy_mac: Callable[[str], int | None] = lambda name: None
+        # The MAC address of a dummy device by name (None until the daemon or TunnelCommands sets it).
+        self.dummy_mac: Callable[[str], int | None] | None = None
         self._kernel_addrs: dict[str, list[IPInterface]] = {}
         self._kernel_macs: dict[str, int | None] = {}
         self._dummy_v4: dict[str, ipaddress.IPv4Interface] = {}
@@ -180,7 +181,7 @@ class TnlContext:
 
     def device_mac(self, dev: str) -> int | None:
         if dev in self._dummy_v4 or dev in self._dummy_v6:
-            return self.dummy_mac(dev)
+            return self.dummy_mac(dev) if self.dummy_mac is not None else None
         return self._kernel_macs.get(dev)
 
     def _insert_device(self, dev: str) -> None:

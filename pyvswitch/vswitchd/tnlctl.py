@@ -109,7 +109,9 @@ class TunnelCommands:
         self.dummy_devices = dummy_devices
         lock = getattr(switch, "lock", None)
         self._lock: Any = lock if lock is not None else contextlib.nullcontext()
-        tnl.dummy_mac = self._dummy_mac
+        if tnl.dummy_mac is None:
+            # The daemon may know dummy devices' addresses better (it sets this first); otherwise ask the device.
+            tnl.dummy_mac = self._dummy_mac
 
     def register(self, unixctl: Any) -> None:
         r = unixctl.register
