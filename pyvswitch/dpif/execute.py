@@ -22,8 +22,9 @@ Contract
   ``output(port, frame)``, ``userspace(frame, action, md)`` (a packet-in or other slow-path upcall),
   ``recirc(frame, recirc_id, md)``, ``meter(meter_id, packet, md) -> bool`` (False drops the packet),
   ``ct(packet, action, md)`` (conntrack: the default treats every connection as new and sets ``+trk+new``),
-  ``tnl_push(frame, action, md) -> bytes | None`` (the encapsulated packet, which replaces the packet for the
-  following actions; None drops it), ``tnl_pop(frame, port, md)`` (decapsulate and recirculate) and
+  ``tnl_push(frame, action, md) -> bytes | list[bytes] | None`` (the encapsulated packet, which replaces the
+  packet for the following actions; None drops it; a list of fragments runs the following actions once per
+  fragment, in order), ``tnl_pop(frame, port, md)`` (decapsulate and recirculate) and
   ``random() -> int`` (a uniform 32-bit number, for ``sample``).
 
 Action semantics
@@ -136,7 +137,10 @@ ETH_HEADER_LEN = 14
 @dataclass(slots=True)
 class PacketMetadata:
     """What the datapath knows about a packet besides its bytes.  ``tunnel`` maps the field names of the
-    ``tunnel(...)`` attribute (``tun_id``, ``src``, ``dst``, ``ttl``, ``flags`` ...) to ints."""
+    ``tunnel(...)`` attribute (``tun_id``, ``src``, ``dst``, ``ipv6_src``, ``ipv6_dst``, ``tos``, ``ttl``,
+    ``tp_src``, ``tp_dst``, ``flags``), ``gbp_id``, ``gbp_flags`` and, for Geneve options, ``geneve_len`` (bytes)
+    and ``geneve`` (the option bytes as a big-endian number) to ints: what ``tnl_pop`` found in the outer
+    headers."""
 
     in_port: int = 0
     skb_priority: int = 0
@@ -200,9 +204,10 @@ class ExecContext:
             if action.label is not None:
                 md.ct_label = (md.ct_label & ~action.label[1]) | (action.label[0] & action.label[1])
 
-    def tnl_push(self, frame: bytes, action: TnlPush, md: PacketMetadata) -> bytes | None:
+    def tnl_push(self, frame: bytes, action: TnlPush, md: PacketMetadata) -> bytes | list[bytes] | None:
         """Encapsulate ``frame`` as ``action`` describes; the result replaces the packet for the following
-        actions, None drops it (the default: no tunnel support here)."""
+        actions, None drops it (the default: no tunnel support here).  A list (fragments of the encapsulated
+        packet) runs the following actions once for each, in order, each with its own copy of the metadata."""
         return None
 
     def tnl_pop(self, frame: bytes, port: int, md: PacketMetadata) -> None:
@@ -870,11 +875,22 @@ def _hash(a: Hash) -> Op:
     return op
 
 
-def _tnl_push(a: TnlPush) -> Op:
+def _tnl_push(a: TnlPush, tail: list[Op]) -> Op:
+    """``tnl_push``; ``tail`` (filled in once the whole list is compiled) holds the actions after it, which each
+    fragment but the last runs here when the context answers with fragments."""
     def op(run: _Run) -> bool:
         new = run.ctx.tnl_push(_frame(run), a, run.md)
         if new is None:
             return False
+        if isinstance(new, list):
+            if not new:
+                return False
+            for piece in new[:-1]:
+                sub = _Run(bytearray(piece), run.md.copy(), run.ctx)
+                for tail_op in tail:
+                    if not tail_op(sub):
+                        break
+            new = new[-1]
         run.pkt[:] = new
         return True
     return op
@@ -927,7 +943,7 @@ def _compile_one(a: Action, last: bool) -> Op:
     if isinstance(a, Hash):
         return _hash(a)
     if isinstance(a, TnlPush):
-        return _tnl_push(a)
+        return _tnl_push(a, [])
     if isinstance(a, TnlPop):
         return _tnl_pop(a)
     if isinstance(a, Drop):
@@ -944,7 +960,19 @@ def compile_actions(actions: Iterable[Action]) -> tuple[Op, ...]:
     key = tuple(actions)
     prog = _CACHE.get(key)
     if prog is None:
-        prog = tuple(_compile_one(a, i == len(key) - 1) for i, a in enumerate(key))
+        ops: list[Op] = []
+        tails: list[tuple[int, list[Op]]] = []
+        for i, a in enumerate(key):
+            if isinstance(a, TnlPush):
+                # The fragments of an encapsulated packet each run the actions that follow the push.
+                tail: list[Op] = []
+                tails.append((i, tail))
+                ops.append(_tnl_push(a, tail))
+            else:
+                ops.append(_compile_one(a, i == len(key) - 1))
+        for i, tail in tails:
+            tail.extend(ops[i + 1:])
+        prog = tuple(ops)
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[key] = prog

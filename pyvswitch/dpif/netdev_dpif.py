@@ -35,7 +35,6 @@ Differences from Open vSwitch
 -----------------------------
 * One "thread": the counters of ``dpctl/show`` are those of the whole datapath, and dumps are headed by
   "flow-dump from the main thread:" as Open vSwitch's dummy datapath (which has no PMD threads) heads them.
-* Tunnel metadata is not carried through recirculation into the key (only the scalar metadata above is).
 * Two missed packets of one batch that lead to the same megaflow both go to the upcall handler (Open vSwitch
   re-looks up the second one after installing the first's flow); the second install finds the flow already
   there and simply executes it.
@@ -43,7 +42,31 @@ Differences from Open vSwitch
   datapath's own :class:`FlowCaches` limit plays that part, with the same outcome (executed, not installed,
   lost).
 
-Not done: tunnel ports (``tnl_pop`` drops the packet and counts it in ``n_tx_dropped``), real conntrack (the
+Native tunnels
+--------------
+Tunnel ports (types ``vxlan``, ``geneve``, ``gre``) are the shared ports of Open vSwitch's userspace datapath:
+``vxlan_sys_<udp port>``, ``genev_sys_<udp port>``, ``gre_sys``, with no device behind them
+(:mod:`pyvswitch.netdev.native_tnl` does the header work).
+
+* ``tnl_push`` prepends the action's header, fills in the per-packet fields (the UDP source port from
+  ``hash(l4(0))`` of the inner packet) and checks the result against the MTU of the ``out_port``'s netdev.  Too
+  big with DF clear: the outer IPv4 packet is fragmented and each fragment runs the actions that follow.  With
+  DF set (or an IPv6 underlay): an inner IPv4 packet without DF is fragmented and each piece encapsulated; an
+  inner IPv4 packet with DF, or an IPv6 one, is dropped and answered with ICMP "fragmentation needed" / ICMPv6
+  "packet too big" (:mod:`pyvswitch.packet.ipfrag`) carrying the MTU left for the inner IP packet (the out
+  MTU less the encapsulation and the inner Ethernet header), sent out of the packet's input port, or handed to
+  ``on_tnl_too_big(frame, md)`` when set.  Anything else too big is dropped and counted.
+* ``tnl_pop(P)`` checks and strips the outer headers for tunnel port ``P`` and re-injects the inner frame as a
+  recirculation with ``in_port=P`` and the outer headers' values as the tunnel key (``PacketMetadata.tunnel``,
+  which ``_md_bits`` puts into the key, Geneve options raw in their hidden slots).  Refused packets are counted
+  by reason.
+* ``set_tnl_endpoints(addrs)``: IPv4 fragments of UDP or GRE addressed to one of these go to a
+  :class:`~pyvswitch.packet.ipfrag.Reassembler` before any lookup (in ``receive_batch`` only among the frames
+  the batch classifier leaves, which fragments always are) and a completed datagram is processed as if received
+  whole.  ``tnl_stats()`` gives the tunnel counters and ``tnl_port_stats`` packets and bytes per tunnel port.
+  Open vSwitch has no such counters in ``dpctl/show``, so they are not printed there.
+
+Not done: real conntrack (the
 :class:`ExecContext` default: every connection new), PMD threads and their
 ``dpif-netdev/pmd-stats-show`` per thread (the caches' ``pmd_stats_lines`` give the single thread's).
 """
@@ -58,7 +81,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pyvswitch.dpif.dpif import Dpif, DpifError, DpifFlow, DpifPort, DpifStats
-from pyvswitch.dpif.execute import ExecContext, PacketMetadata, execute, execute_batch
+from pyvswitch.dpif.execute import ExecContext, PacketMetadata, execute, execute_batch, l4_hash
 from pyvswitch.dpif.fastpath import SignatureCache
 from pyvswitch.dpif.flow_cache import (
     DEFAULT_EMC_INSERT_INV_PROB,
@@ -67,13 +90,20 @@ from pyvswitch.dpif.flow_cache import (
     Megaflow,
 )
 from pyvswitch.dpif.meter import DpMeters
-from pyvswitch.dpif.odp import Action, Output, Userspace
+from pyvswitch.dpif.odp import Action, Output, TnlPush, Userspace
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
+from pyvswitch.netdev import native_tnl
 from pyvswitch.netdev.netdev import Netdev, PacketBatch
 from pyvswitch.netdev.offload import resolve
+from pyvswitch.packet.ipfrag import Reassembler, fragment_ipv4, icmp4_frag_needed, icmp6_packet_too_big
 
-__all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "NetdevDpif", "UserspaceHandler", "datapath_mask", "dummy_dpif"]
+__all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "TUNNEL_PORT_TYPES", "NetdevDpif", "UserspaceHandler",
+           "datapath_mask", "dummy_dpif"]
+
+TUNNEL_PORT_TYPES = frozenset(("vxlan", "geneve", "gre"))
+"""Port types that are tunnel vports: no device, named as :func:`pyvswitch.netdev.native_tnl.dp_port_name`
+says, the UDP port taken from the name."""
 
 MAX_RECIRC_DEPTH = 6
 """Recirculation passes a packet may make (Open vSwitch's userspace datapath allows 6)."""
@@ -115,9 +145,22 @@ class _Port:
     netdev: Netdev | None = None
 
 
+# The flow key slot of each name of PacketMetadata.tunnel: (bit offset, value mask).
+_TUNNEL_SLOTS = {name: (F.STORAGE[slot][0], (1 << F.STORAGE[slot][1]) - 1) for name, slot in (
+    ("tun_id", "tun_id"), ("src", "tun_src"), ("dst", "tun_dst"), ("ipv6_src", "tun_ipv6_src"),
+    ("ipv6_dst", "tun_ipv6_dst"), ("tos", "_tun_tos"), ("ttl", "_tun_ttl"), ("tp_src", "_tun_tp_src"),
+    ("tp_dst", "_tun_tp_dst"), ("flags", "tun_flags"), ("gbp_id", "tun_gbp_id"), ("gbp_flags", "tun_gbp_flags"),
+    ("geneve_len", "_tun_geneve_len"), ("geneve", "_tun_geneve"))}
+
+
 def _md_bits(md: PacketMetadata) -> int:
-    """The key bits of a packet's metadata (what ``extract`` ORs into the key)."""
+    """The key bits of a packet's metadata (what ``extract`` ORs into the key), the tunnel key included."""
     key = 0
+    if md.tunnel:
+        for name, v in md.tunnel.items():
+            slot = _TUNNEL_SLOTS.get(name)
+            if slot is not None and v:
+                key |= (v & slot[1]) << slot[0]
     if md.recirc_id:
         key = F.storage_put(key, "recirc_id", md.recirc_id)
     if md.dp_hash:
@@ -173,9 +216,11 @@ class _Ctx(ExecContext):
     def recirc(self, frame: bytes, recirc_id: int, md: PacketMetadata) -> None:
         self.dp._recirc_queue.append((frame, md, self.depth + 1))
 
+    def tnl_push(self, frame: bytes, action: TnlPush, md: PacketMetadata) -> bytes | list[bytes] | None:
+        return self.dp._tnl_push(frame, action, md)
+
     def tnl_pop(self, frame: bytes, port: int, md: PacketMetadata) -> None:
-        # No tunnel ports yet: a tnl_pop has nothing to decapsulate into.
-        self.dp.n_tx_dropped += 1
+        self.dp._tnl_pop(frame, port, self.depth)
 
 
 class NetdevDpif(Dpif):
@@ -207,15 +252,36 @@ class NetdevDpif(Dpif):
         self._ports[0] = _Port(name, 0, local_type, None)
         self._netdevs: dict[int, Netdev] = {}   # Ports with a netdev, flushed after every batch.
         self.sig_cache = SignatureCache()
+        # Native tunnelling: the tunnel ports (type, UDP port), the endpoint addresses whose fragments are
+        # reassembled, the counters (see tnl_stats) and the hook for "packet too big" answers.
+        self._tnl_ports: dict[int, tuple[str, int]] = {}
+        self._tnl_endpoints: frozenset[int] = frozenset()
+        self.reassembler = Reassembler(clock=clock)
+        self.tnl_counters: dict[str, int] = {}
+        self.tnl_port_stats: dict[int, list[int]] = {}    # port -> [rx_packets, rx_bytes, tx_packets, tx_bytes]
+        self.on_tnl_too_big: Callable[[bytes, PacketMetadata], None] | None = None
+        self._ip_id = 0
 
     # -- Ports ---------------------------------------------------------------------------------------
 
     def port_add(self, name: str, type_: str = "dummy", port_no: int | None = None,
                  send: SendFn | None = None, *, netdev: Netdev | None = None) -> int:
         """Add a port; ``send(frame)`` transmits a frame out of it (None: frames to it are dropped).  With
-        ``netdev``, batches are sent with its ``send_batch`` and flushed after every batch."""
+        ``netdev``, batches are sent with its ``send_batch`` and flushed after every batch.
+
+        A tunnel port (``type_`` ``vxlan``, ``geneve`` or ``gre``) has no device: its name must be the one
+        :func:`~pyvswitch.netdev.native_tnl.dp_port_name` gives (``vxlan_sys_4789``, ``genev_sys_6081``,
+        ``gre_sys``), which also gives the UDP port it decapsulates for; without ``port_no`` it takes the UDP
+        port's number when that is free, as Open vSwitch's userspace datapath does."""
         if any(p.name == name for p in self._ports.values()):
             raise DpifError("EEXIST", f"{self.name}: port {name} already exists")
+        tnl = None
+        if type_ in TUNNEL_PORT_TYPES:
+            tnl = native_tnl.tnl_type_of_dp_port_name(name)
+            if tnl is None or tnl[0] != type_:
+                raise DpifError("EINVAL", f"{self.name}: {name} is not a name for a {type_} tunnel port")
+            if port_no is None and tnl[1] and tnl[1] not in self._ports:
+                port_no = tnl[1]
         if port_no is None:
             port_no = 1
             while port_no in self._ports:
@@ -225,6 +291,8 @@ class NetdevDpif(Dpif):
         self._ports[port_no] = _Port(name, port_no, type_, send, netdev)
         if netdev is not None:
             self._netdevs[port_no] = netdev
+        if tnl is not None:
+            self._tnl_ports[port_no] = tnl
         return port_no
 
     def add_netdev(self, netdev: Netdev, port_no: int | None = None) -> int:
@@ -238,11 +306,26 @@ class NetdevDpif(Dpif):
             raise DpifError("ENOENT", f"{self.name}: no port {port_no} to delete")
         port = self._ports.pop(port_no)
         self._netdevs.pop(port_no, None)
+        self._tnl_ports.pop(port_no, None)
+        self.tnl_port_stats.pop(port_no, None)
         if port.netdev is not None and port.netdev.rx_handler is not None:
             port.netdev.rx_handler = None
 
     def port_list(self) -> list[DpifPort]:
         return [DpifPort(p.name, p.port_no, p.type) for _, p in sorted(self._ports.items())]
+
+    def show(self) -> list[str]:
+        """``dpctl/show``; tunnel ports print their configuration as Open vSwitch does
+        (``vxlan: packet_type=ptap``, ``vxlan: dst_port=4790, packet_type=ptap`` off the default UDP port)."""
+        lines = super().show()
+        for no, (tnl_type, udp_port) in self._tnl_ports.items():
+            port = self._ports[no]
+            plain = f"  port {no}: {port.name} ({port.type})"
+            default = {"vxlan": 4789, "geneve": 6081}.get(tnl_type, 0)
+            extra = f"dst_port={udp_port}, " if udp_port != default else ""
+            if plain in lines:
+                lines[lines.index(plain)] = f"  port {no}: {port.name} ({port.type}: {extra}packet_type=ptap)"
+        return lines
 
     def set_port_send(self, port_no: int, send: SendFn | None, *, netdev: Netdev | None = None) -> None:
         """Replace the transmit callable (and netdev) of a port (the local port's included)."""
@@ -311,6 +394,8 @@ class NetdevDpif(Dpif):
         if now is None:
             now = self.clock()
         md = PacketMetadata(in_port=port_no)
+        if self._tnl_endpoints:
+            frames = [fr for fr in (self._reassemble(f, now) for f in frames) if fr is not None]
         self._process(frames, [md] * len(frames), 0, now, shared_md=True)
         self._drain_recirc(now)
         if self._netdevs:
@@ -360,6 +445,20 @@ class NetdevDpif(Dpif):
         misses: list[int] = []
         miss_keys: list[int] = []
         rest = np.flatnonzero(~hit).tolist()
+        whole: list[bytes] = []
+        if rest and self._tnl_endpoints:
+            # Fragments addressed to a tunnel endpoint never match the batch classifier's shape: they are
+            # among the frames it left, and go to reassembly before any lookup.
+            keep = []
+            for i in rest:
+                fr = headers(i)
+                if self._endpoint_fragment(fr):
+                    done = self._reassemble(fr, now)
+                    if done is not None:
+                        whole.append(done)
+                else:
+                    keep.append(i)
+            rest = keep
         if rest:
             # The frames the classifier left: keys extracted one by one; those that hit a megaflow join it.
             flows = list(flows)
@@ -395,6 +494,8 @@ class NetdevDpif(Dpif):
                 # A super-frame or a frame with a checksum to complete that missed: its segments are looked up
                 # (and counted) as packets of their own.
                 self._process(resolved, [md] * len(resolved), 0, now, shared_md=True)
+        if whole:
+            self._process(whole, [md] * len(whole), 0, now, shared_md=True)
         self._drain_recirc(now)
         self.flush()
 
@@ -528,6 +629,136 @@ class NetdevDpif(Dpif):
                     actions = flow.actions
             execute(frame, actions, ctx, md.copy())
 
+    # -- Native tunnels ------------------------------------------------------------------------------
+
+    def set_tnl_endpoints(self, addrs: set[int] | frozenset[int]) -> None:
+        """The IPv4 addresses (as ints) of this host's tunnel endpoints: IPv4 fragments of UDP or GRE addressed to
+        one of them are reassembled before classification, so that ``tnl_pop`` sees whole packets."""
+        self._tnl_endpoints = frozenset(addrs)
+
+    def tnl_stats(self) -> dict[str, int]:
+        """The tunnel counters: ``pop_<reason>`` for outer packets ``tnl_pop`` refused (see
+        :func:`pyvswitch.netdev.native_tnl.pop`), ``pop_no_port``, ``pushed``, ``popped``, ``push_fragmented``
+        (outer packets fragmented for the MTU), ``push_inner_fragmented``, ``too_big_icmp`` (ICMP errors sent),
+        ``too_big_dropped`` (too big and nothing to answer: not IP, or an error about an error) and the
+        reassembler's counters as ``frag_<name>``."""
+        out = dict(self.tnl_counters)
+        out.update({f"frag_{k}": v for k, v in self.reassembler.stats().items()})
+        return out
+
+    def _count(self, name: str, n: int = 1) -> None:
+        self.tnl_counters[name] = self.tnl_counters.get(name, 0) + n
+
+    def _endpoint_fragment(self, frame: bytes | bytearray | memoryview) -> bool:
+        """Whether ``frame`` is an untagged IPv4 fragment of UDP or GRE to one of the tunnel endpoints."""
+        return (len(frame) >= 34 and frame[12] == 8 and frame[13] == 0 and bool(frame[20] & 0x3F or frame[21])
+                and frame[23] in (17, 47) and int.from_bytes(frame[30:34], "big") in self._tnl_endpoints)
+
+    def _reassemble(self, frame: bytes | bytearray | memoryview, now: float) -> bytes | None:
+        """``frame`` itself unless it is a fragment for a tunnel endpoint; then the reassembled frame when this
+        fragment completes its datagram, else None (kept for later, or dropped)."""
+        if not self._endpoint_fragment(frame):
+            return bytes(frame) if isinstance(frame, memoryview) else frame  # type: ignore[return-value]
+        done = self.reassembler.add(memoryview(frame)[14:], now)
+        return None if done is None else bytes(frame[:14]) + done
+
+    def _tnl_pop(self, frame: bytes, port: int, depth: int) -> None:
+        tnl = self._tnl_ports.get(port)
+        if tnl is None:
+            self._count("pop_no_port")
+            return
+        drops: dict[str, int] = {}
+        res = native_tnl.pop(frame, tnl[0], tnl[1], drops)
+        if res is None:
+            for reason, n in drops.items():
+                self._count(f"pop_{reason}", n)
+            return
+        inner, f = res
+        tun: dict[str, int] = {name: v for name, v in f.items() if v and isinstance(v, int)}
+        raw = f["geneve"]
+        if raw:
+            assert isinstance(raw, bytes)
+            tun["geneve_len"] = len(raw)
+            tun["geneve"] = int.from_bytes(raw, "big")
+        st = self.tnl_port_stats.setdefault(port, [0, 0, 0, 0])
+        st[0] += 1
+        st[1] += len(inner)
+        self._count("popped")
+        # The inner packet enters the datapath again on the tunnel port, a recirculation as in Open vSwitch.
+        self._recirc_queue.append((inner, PacketMetadata(in_port=port, tunnel=tun), depth + 1))
+
+    def _tnl_push(self, frame: bytes, action: TnlPush, md: PacketMetadata) -> bytes | list[bytes] | None:
+        try:
+            df = action.header[12:14] == b"\x08\x00" and bool(action.header[20] & 0x40)
+            ip_id = 0
+            if not df:
+                self._ip_id = ip_id = (self._ip_id + 1) & 0xFFFF
+            outer = native_tnl.push(frame, action, l4_hash(frame), ip_id)
+        except (ValueError, IndexError):
+            self._count("push_bad_header")
+            return None
+        port = self._ports.get(action.out_port)
+        mtu = port.netdev.get_mtu() if port is not None and port.netdev is not None else 0
+        st = self.tnl_port_stats.setdefault(action.tnl_port, [0, 0, 0, 0])
+        if not mtu or len(outer) - 14 <= mtu:
+            st[2] += 1
+            st[3] += len(frame)
+            self._count("pushed")
+            return outer
+        return self._too_big(frame, outer, action, md, mtu, df, st)
+
+    def _too_big(self, frame: bytes, outer: bytes, action: TnlPush, md: PacketMetadata, mtu: int, df: bool,
+                 st: list[int]) -> bytes | list[bytes] | None:
+        """An encapsulated packet longer than the out port's MTU: fragment the outer packet when its DF bit is
+        clear; otherwise fragment an inner IPv4 packet that allows it and encapsulate each piece, or answer the
+        sender with ICMP "fragmentation needed" / ICMPv6 "packet too big" carrying the MTU the inner packet
+        may have (``mtu`` less the encapsulation and the inner Ethernet header) and drop the packet."""
+        if action.header[12:14] == b"\x08\x00" and not df:
+            try:
+                pieces = [outer[:14] + f for f in fragment_ipv4(outer[14:], mtu)]
+            except ValueError:
+                self._count("too_big_dropped")
+                return None
+            st[2] += 1
+            st[3] += len(frame)
+            self._count("pushed")
+            self._count("push_fragmented")
+            return pieces
+        overhead = len(action.header) - 14
+        eth_type, l3 = _inner_l3(frame)
+        inner_mtu = mtu - overhead - l3
+        if eth_type == 0x0800 and len(frame) >= l3 + 20 and not frame[l3 + 6] & 0x40:
+            try:
+                inner = fragment_ipv4(frame[l3:], inner_mtu)
+            except ValueError:
+                self._count("too_big_dropped")
+                return None
+            out = []
+            h = l4_hash(frame)
+            for piece in inner:
+                # The outer header has DF set here (or is IPv6): its identification stays 0.
+                out.append(native_tnl.push(frame[:l3] + piece, action, h, 0))
+            st[2] += len(out)
+            st[3] += len(frame)
+            self._count("pushed")
+            self._count("push_inner_fragmented")
+            return out
+        if eth_type == 0x0800:
+            icmp = icmp4_frag_needed(frame, inner_mtu)
+        elif eth_type == 0x86DD:
+            icmp = icmp6_packet_too_big(frame, inner_mtu)
+        else:
+            icmp = None
+        if icmp is None:
+            self._count("too_big_dropped")
+            return None
+        self._count("too_big_icmp")
+        if self.on_tnl_too_big is not None:
+            self.on_tnl_too_big(icmp, md)
+        else:
+            self._output(md.in_port, icmp)
+        return None
+
     def _output(self, port_no: int, frame: bytes) -> None:
         port = self._ports.get(port_no)
         if port is None or port.send is None:
@@ -574,6 +805,16 @@ class NetdevDpif(Dpif):
 
     def now(self) -> float:
         return self.clock()
+
+
+def _inner_l3(frame: bytes) -> tuple[int, int]:
+    """(Ethernet type behind the VLAN tags, offset of the L3 header) of a frame."""
+    off = 12
+    eth_type = (frame[12] << 8) | frame[13] if len(frame) >= 14 else 0
+    while eth_type in (0x8100, 0x88A8) and len(frame) >= off + 8:
+        off += 4
+        eth_type = (frame[off] << 8) | frame[off + 1]
+    return eth_type, off + 2
 
 
 def dummy_dpif(name: str = "ovs-dummy", *, flow_limit: int = DEFAULT_FLOW_LIMIT,
