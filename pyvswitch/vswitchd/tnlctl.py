@@ -31,27 +31,30 @@ from .unixctl import CommandError
 
 __all__ = ["TunnelCommands"]
 
-_MAC_RE = re.compile(r"^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):"
-                     r"([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$")
+_MAC_RE = re.compile(r"^([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+)$")
 _IPV4_RE = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+_INT_RE = re.compile(r"\s*([-+]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_UINT_RE = re.compile(r"\s*([-+]?)([0-9]+)")
 
 
 def _scan_int(text: str) -> int | None:
-    """An integer as C's ``%i`` reads it (decimal, 0x hexadecimal, 0 octal), or None."""
-    t = text.strip()
-    neg = t.startswith("-")
-    if t[:1] in "+-":
-        t = t[1:]
-    try:
-        if t.lower().startswith("0x"):
-            v = int(t, 16)
-        elif len(t) > 1 and t.startswith("0"):
-            v = int(t[1:], 8)
-        else:
-            v = int(t, 10)
-    except ValueError:
+    """An unsigned 32-bit integer as C's ``%i`` reads it: leading digits (decimal, ``0x`` hexadecimal or ``0``
+    octal) with an optional sign, anything after them ignored, negative values wrapped; None without digits."""
+    m = _INT_RE.match(text)
+    if m is None:
         return None
-    return (-v if neg else v) & 0xFFFFFFFF
+    v = int(m.group(2), 0) if not m.group(2).startswith("0") or len(m.group(2)) == 1 or m.group(2)[1] in "xX" \
+        else int(m.group(2), 8)
+    return (-v if m.group(1) == "-" else v) & 0xFFFFFFFF
+
+
+def _scan_uint(text: str) -> int | None:
+    """An unsigned 32-bit integer as C's ``%u`` reads it (leading decimal digits, sign allowed, wrapped)."""
+    m = _UINT_RE.match(text)
+    if m is None:
+        return None
+    v = int(m.group(2))
+    return (-v if m.group(1) == "-" else v) & 0xFFFFFFFF
 
 
 def _pkt_mark(arg: str) -> int | None:
@@ -76,19 +79,29 @@ def _ipv6(text: str) -> ipaddress.IPv6Address | None:
         return None
 
 
-def _route_prefix(text: str, version: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    """``IP[/PLEN]`` as a network (host bits cleared), or None."""
-    addr, slash, plen_s = text.partition("/")
+def _mask_len(text: str, version: int) -> int | None:
+    """The prefix length of ``/PLEN`` or of a contiguous ``/NETMASK``; None if invalid."""
     maxlen = 32 if version == 4 else 128
+    if text.isdigit():
+        return int(text) if int(text) <= maxlen else None
+    mask = _ipv4(text) if version == 4 else _ipv6(text)
+    if mask is None:
+        return None
+    inv = ~int(mask) & ((1 << maxlen) - 1)
+    if inv & (inv + 1):
+        return None
+    return maxlen - inv.bit_length()
+
+
+def _route_prefix(text: str, version: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """``IP[/PLEN]`` or ``IP/NETMASK`` as a network (host bits cleared), or None."""
+    addr, slash, plen_s = text.partition("/")
     a = _ipv4(addr) if version == 4 else _ipv6(addr)
     if a is None:
         return None
-    if slash:
-        if not plen_s.isdigit() or int(plen_s) > maxlen:
-            return None
-        plen = int(plen_s)
-    else:
-        plen = maxlen
+    plen = _mask_len(plen_s, version) if slash else (32 if version == 4 else 128)
+    if plen is None:
+        return None
     return ipaddress.ip_network(f"{a}/{plen}", strict=False)
 
 
@@ -96,7 +109,8 @@ def parse_mac(text: str) -> int | None:
     m = _MAC_RE.match(text)
     if m is None:
         return None
-    return int("".join(f"{int(g, 16):02x}" for g in m.groups()), 16)
+    # Like scanf's %hhx, each part may have any number of digits and keeps its low 8 bits.
+    return int("".join(f"{int(g, 16) & 0xFF:02x}" for g in m.groups()), 16)
 
 
 class TunnelCommands:
@@ -253,11 +267,11 @@ class TunnelCommands:
         with self._lock:
             if not args:
                 return f"{self.tnl.neigh.aging}\n"
-            s = args[0]
-            if not s.isdigit():
+            secs = _scan_uint(args[0])
+            if secs is None:
                 raise CommandError("bad aging value")
             try:
-                self.tnl.neigh.set_aging(int(s))
+                self.tnl.neigh.set_aging(secs)
             except ValueError:
                 raise CommandError("bad aging value") from None
         return "OK\n"
@@ -289,9 +303,9 @@ class TunnelCommands:
                 mask = _ipv4(plen_s)
                 if mask is None:
                     raise CommandError(f"{text}: invalid IP address")
+                # Open vSwitch takes any netmask here; a prefix length needs a contiguous one, so the mask's
+                # leading ones count (a difference only for masks nobody uses).
                 inv = ~int(mask) & 0xFFFFFFFF
-                if inv & (inv + 1):
-                    raise CommandError(f"{text}: IPv4 netmask not contiguous")
                 plen = 32 - inv.bit_length()
         with self._lock:
             self.tnl.set_dummy_address(name, ipaddress.IPv4Interface(f"{addr}/{plen}"))

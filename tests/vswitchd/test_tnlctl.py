@@ -187,3 +187,46 @@ def test_pkt_mark_is_read_like_scanf_i(mark: str, expected: int) -> None:
     server.execute("netdev-dummy/ip4addr", ["br0", "1.1.2.88/24"])
     assert server.execute("ovs/route/add", ["1.1.2.0/24", "br0", mark]) == ("OK\n", None)
     assert f"User: 1.1.2.0/24 MARK {expected} dev br0" in tnl.router.show()
+
+
+#: Argument parsing edge cases, as a real Open vSwitch 3.1 answered them (``ovs-appctl`` by hand).
+EDGE_CASES = [
+    ("ovs/route/add", ["1.1.30.0/255.255.255.0", "br0", "1.1.2.1"], "OK\n", None),
+    ("ovs/route/add", ["1.1.31.0/255.0.255.0", "br0", "1.1.2.1"], None, "Invalid parameters\n"),
+    ("ovs/route/add", ["1.1.32.0/24", "br0", "1.1.2.1", "pkt_mark=-1"], "OK\n", None),
+    ("ovs/route/add", ["1.1.34.0/24", "br0", "1.1.2.1", "pkt_mark=12abc"], "OK\n", None),
+    ("ovs/route/add", ["1.1.35.0/24", "br0", "0.0.0.0"], None, "Error while inserting route.\n"),
+    ("ovs/route/add", ["1.1.36.0/24", "br0", "pkt_mark=4", "1.1.2.1"], None, "Invalid pkt_mark\n"),
+    ("ovs/route/add", ["1.1.37.0/24", "br0", "1.1.2.1", "pkt_mark=4", "extra"], None,
+     '"ovs/route/add" command takes at most 4 arguments\n'),
+    ("ovs/route/add", ["1.1.38.0", "br0", "1.1.2.1"], "OK\n", None),
+    ("ovs/route/add", ["::ffff:1.1.39.0/120", "br0", "1.1.2.1"], None, "Invalid pkt_mark or IPv6 gateway\n"),
+    ("ovs/route/add", ["1.1.40.0/24", "br0", "1.2.3"], None, "Invalid pkt_mark or gateway\n"),
+    ("ovs/route/lookup", ["::ffff:1.1.2.5"], "src 1.1.2.88\ngateway ::\ndev br0\n", None),
+    ("ovs/route/del", ["1.1.30.0/255.255.255.0"], "OK\n", None),
+    ("ovs/route/del", ["1.1.2.0/24", "extra"], None, "Invalid pkt_mark\n"),
+    ("tnl/neigh/set", ["br0", "1.2.3", "00:00:00:00:00:01"], None, "bad IP address\n"),
+    ("tnl/neigh/set", ["br0", "::ffff:1.2.3.4", "00:00:00:00:00:01"], "OK\n", None),
+    ("tnl/neigh/set", ["br0", "1.2.3.5", "0:0:0:0:0:1:2"], None, "bad MAC address\n"),
+    ("tnl/neigh/set", ["br0", "1.2.3.6", "000:0:0:0:0:1"], "OK\n", None),
+    ("tnl/neigh/set", ["br0", "1.2.3.7", "00:00:00:00:00:01:"], None, "bad MAC address\n"),
+    ("tnl/neigh/aging", ["5x"], "OK\n", None),
+    ("tnl/neigh/aging", ["+5"], "OK\n", None),
+    ("tnl/neigh/aging", ["4294967297"], "OK\n", None),
+    ("netdev-dummy/ip4addr", ["br0", "1.1.1.1/x"], None, "1.1.1.1/x: invalid IP address\n"),
+    ("netdev-dummy/ip4addr", ["br0", "1.1.1.1/"], None, "1.1.1.1/: invalid IP address\n"),
+    ("netdev-dummy/ip6addr", ["br0", "::1/x"], None, "::1/x: invalid IPv6 address\n"),
+]
+
+
+def test_edge_cases() -> None:
+    server, tnl = make_daemon()
+    assert server.execute("netdev-dummy/ip4addr", ["br0", "1.1.2.88/24"]) == ("OK\n", None)
+    assert server.execute("ovs/route/add", ["1.1.2.0/24", "br0"]) == ("OK\n", None)
+    for cmd, args, result, error in EDGE_CASES:
+        assert server.execute(cmd, args) == (result, error), (cmd, args)
+    show = tnl.router.show()
+    assert "User: 1.1.32.0/24 MARK 4294967295 dev br0" in show and "User: 1.1.34.0/24 MARK 12 dev br0" in show
+    assert "User: 1.1.38.0/32 dev br0 GW 1.1.2.1" in show and "1.1.30.0" not in show
+    assert tnl.neigh.lookup("br0", "1.2.3.4") == 1 and tnl.neigh.lookup("br0", "1.2.3.6") == 1
+    assert tnl.neigh.aging == 1
