@@ -1,11 +1,12 @@
 """The host's routes and interface addresses, read from rtnetlink and followed as they change, in the manner of
 Open vSwitch's ``route-table.c``.
 
-* :func:`read_snapshot` reads, in the current network namespace, the unicast and local routes of the kernel's
-  main and local tables (IPv4 then IPv6, each in the kernel's dump order) and every link with its Ethernet
+* :func:`read_snapshot` reads, in the current network namespace, the unicast and local routes of every routing
+  table (IPv4 then IPv6, each in the kernel's dump order: Open vSwitch 3.1 takes the routes of policy-routing
+  tables too, and of two routes to the same prefix the later one in the dump) and every link with its Ethernet
   address (None for links that are not Ethernet, such as the loopback device) and its IP addresses (in the
   kernel's dump order, which is the order ``getifaddrs`` gives Open vSwitch).  Multipath routes and routes of
-  other types (broadcast, multicast, unreachable...) are left out, as Open vSwitch leaves them out.
+  other types (broadcast, multicast, unreachable, blackhole...) are left out, as Open vSwitch leaves them out.
 * :class:`RouteMonitor` is a thread that listens to link, address and route notifications
   (``RTM_NEWLINK/DELLINK/NEWADDR/DELADDR/NEWROUTE/DELROUTE``, IPv4 and IPv6) on a plain netlink socket and,
   once notifications stop arriving for a short while (``debounce`` seconds), reads a whole new snapshot and
@@ -127,7 +128,7 @@ def read_snapshot(ipr: IPRoute) -> Snapshot:
         for m in ipr.get_routes(family=fam):
             table = _attr(m, "RTA_TABLE") or int(m.get("table", 0))
             rtype = int(m.get("type", 0))
-            if table not in (RT_TABLE_MAIN, RT_TABLE_LOCAL) or rtype not in (RTN_UNICAST, RTN_LOCAL):
+            if rtype not in (RTN_UNICAST, RTN_LOCAL):
                 continue
             if _attr(m, "RTA_MULTIPATH") is not None:
                 continue

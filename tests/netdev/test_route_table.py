@@ -49,6 +49,14 @@ CHILD = textwrap.dedent("""
         sh = lambda c: subprocess.run(c, shell=True, check=True)
         sh("ip route add 10.77.0.0/16 via 192.0.2.1")
         wait(tnl, lambda: "Cached: 10.77.0.0/16 dev pvBa GW 192.0.2.1 SRC 192.0.2.2" in tnl.router.show(), "route")
+        # Other tables count (as in Open vSwitch 3.1); other types and multipath routes do not.
+        sh("ip route add 10.50.0.0/16 via 192.0.2.1 table 100")
+        sh("ip route add blackhole 10.51.0.0/16")
+        sh("ip route add unreachable 10.52.0.0/16")
+        sh("ip route add 10.53.0.0/16 nexthop via 192.0.2.1 nexthop via 192.0.2.7")
+        wait(tnl, lambda: "Cached: 10.50.0.0/16 dev pvBa GW 192.0.2.1 SRC 192.0.2.2" in tnl.router.show(), "table")
+        with tnl.lock:
+            print("OTHERS", [n for n in ("10.51.", "10.52.", "10.53.") if n in tnl.router.show()])
         sh("ip addr add 198.51.100.1/24 dev pvBa")
         wait(tnl, lambda: "ipv4(dst=198.51.100.1,proto=17" in tnl.ports.show(True), "address")
         sh("ip route del 10.77.0.0/16")
@@ -106,8 +114,9 @@ def test_snapshot_and_monitor(netns: str) -> None:
     assert r.returncode == 0, r.stderr
     show, _, rest = r.stdout.partition("--\n")
     assert show == first_route_show()
-    for what in ("route", "address", "deletion"):
+    for what in ("route", "table", "address", "deletion"):
         assert f"SEEN {what} " in rest, r.stdout
+    assert "OTHERS []" in rest
     changes = int(rest.split("CHANGES ")[1].split()[0])
     assert changes >= 3
     assert "STOPPED True" in rest
