@@ -93,6 +93,7 @@ from pyvswitch.dpif.meter import DpMeters
 from pyvswitch.dpif.odp import Action, Output, TnlPush, Userspace
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
+from pyvswitch.flow.tun_metadata import GENEVE_PRESENT
 from pyvswitch.netdev import native_tnl
 from pyvswitch.netdev.netdev import Netdev, PacketBatch
 from pyvswitch.netdev.offload import resolve
@@ -675,11 +676,13 @@ class NetdevDpif(Dpif):
             return
         inner, f = res
         tun: dict[str, int] = {name: v for name, v in f.items() if v and isinstance(v, int)}
-        raw = f["geneve"]
-        if raw:
+        if tnl[0] == "geneve":
+            raw = f["geneve"]
             assert isinstance(raw, bytes)
-            tun["geneve_len"] = len(raw)
-            tun["geneve"] = int.from_bytes(raw, "big")
+            # The length with the "came in a Geneve header" bit (see pyvswitch.flow.tun_metadata).
+            tun["geneve_len"] = GENEVE_PRESENT | len(raw)
+            if raw:
+                tun["geneve"] = int.from_bytes(raw, "big")
         st = self.tnl_port_stats.setdefault(port, [0, 0, 0, 0])
         st[0] += 1
         st[1] += len(inner)

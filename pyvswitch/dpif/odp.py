@@ -50,12 +50,13 @@ key, ``packet_type`` 0 is Ethernet; a datapath flow parsed without ``eth(...)`` 
 type as id), wildcarded. When ``packet_type`` is matched (as in every megaflow installed by an upcall), an
 ``eth`` with zero masks is left out like any other wildcarded attribute.
 
-Geneve options: a packet decapsulated from Geneve with options carries them raw in the key
+Geneve options: a packet decapsulated from Geneve carries its options raw in the key
 (:mod:`pyvswitch.flow.tun_metadata`), and the tunnel attribute prints them before ``flags(...)`` as
 ``geneve({class=0xffff,type=0,len=4,0x1}...)``: class and type as ``%#x``, the data length in bytes, the data as
 one hexadecimal number without leading zero bytes, each with ``/mask`` unless exact.  Without ``-m`` a field whose
-mask is zero is left out, so an option the flow does not match prints as ``{}`` (``geneve({})``), as Open
-vSwitch prints it; parsing ``{}`` gives an empty option with a zero mask, which prints the same.
+mask is zero is left out, so an option the flow does not match prints as ``{}`` (``geneve({}{})`` for two), and a
+Geneve packet without options prints ``geneve()``, as Open vSwitch 3.1 prints them; parsing ``{}`` gives an empty
+option with a zero mask, which prints the same.
 
 ICMP type and code are the low 8 bits of ``tp_src`` and ``tp_dst``, as in the flow key.  Not supported,
 because the key has no room for them or no test has needed them: VXLAN-GBP/ERSPAN/GTP-U tunnel attributes, NSH,
@@ -103,7 +104,7 @@ from dataclasses import dataclass
 
 from pyvswitch.dpif.flow_cache import format_tcp_flags
 from pyvswitch.flow import fields as F
-from pyvswitch.flow.tun_metadata import GENEVE_RAW_MASK, geneve_raw, put_geneve_raw
+from pyvswitch.flow.tun_metadata import GENEVE_RAW_MASK, geneve_raw, has_geneve, put_geneve_raw
 from pyvswitch.flow.values import CT_STATE_NAMES, TCP_FLAG_NAMES, format_ipv6, format_mac, parse_mac
 from pyvswitch.netdev.native_tnl import TNL_TYPE_NAMES, TnlPush
 
@@ -261,9 +262,9 @@ def _fmt_field(spec: _Spec, v: int, m: int | None) -> str:
 
 def _geneve_of(key: int, mask: int) -> tuple[bytes, bytes] | None:
     """The raw Geneve options of ``key`` and the mask bytes over them, or None when the key has none."""
-    raw = geneve_raw(key)
-    if not F.storage_get(key, "_tun_geneve_len"):
+    if not has_geneve(key):
         return None
+    raw = geneve_raw(key)
     n = len(raw)
     return raw, F.storage_get(mask, "_tun_geneve").to_bytes(252, "big")[-n:] if n else b""
 
@@ -861,7 +862,7 @@ def parse_flow(text: str, port_numbers: Mapping[str, int] | None = None) -> tupl
         for item in _split(args):
             if item.startswith("geneve(") and item.endswith(")"):
                 raw, raw_mask = _parse_geneve_match(item[7:-1])
-                key = put_geneve_raw(key, raw)
+                key = put_geneve_raw(key, raw, True)
                 mask = F.storage_put(mask & ~GENEVE_RAW_MASK, "_tun_geneve", int.from_bytes(raw_mask, "big"))
                 mask = F.storage_put(mask, "_tun_geneve_len", 0xFF if any(raw_mask) else 0)
             else:

@@ -224,10 +224,12 @@ _STORAGE_ORDER: list[tuple[str, int]] = [
     ("ct_nw_proto", 8), ("ct_nw_dst", 32), ("ct_nw_src", 32),
     ("ct_ipv6_dst", 128), ("ct_ipv6_src", 128), ("ct_tp_dst", 16), ("ct_tp_src", 16),
     # The Geneve options a decapsulated packet carried, raw as on the wire (as one big-endian number, right-aligned
-    # in the slot; up to the 252 bytes Geneve's 6-bit option length allows), and their length in bytes.  They sit
-    # above everything a packet without options sets, so such a packet's key does not grow; the datapath keeps
-    # the options here until the ofproto maps them to tun_metadataN (pyvswitch.flow.tun_metadata).
-    ("_tun_geneve_len", 8), ("_tun_geneve", 252 * 8),
+    # in the slot; up to the 252 bytes Geneve's 6-bit option length allows), and their length in bytes, with bit
+    # 8 set whenever the packet came in a Geneve header (with or without options: the datapath prints those
+    # packets' tunnel with geneve(...)).  They sit above everything a packet without options sets, so such a
+    # packet's key stays short; the datapath keeps the options here until the ofproto maps them to
+    # tun_metadataN (pyvswitch.flow.tun_metadata).
+    ("_tun_geneve_len", 9), ("_tun_geneve", 252 * 8),
     # Which tunnel-metadata options a packet carried (bit N: tun_metadataN present), then the options themselves,
     # highest, each in a slot wide enough for the 124 bytes a Geneve option may carry.
     ("_tun_metadata_present", 64),

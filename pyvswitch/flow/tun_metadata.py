@@ -2,8 +2,8 @@
 the ``tun_metadata0``..``tun_metadata63`` fields through a bridge's TLV map (``ovs-ofctl add-tlv-map``).
 
 The datapath knows nothing of TLV maps: ``tnl_pop`` puts the Geneve options into the key as they were on the
-wire, in the hidden slots ``_tun_geneve_len`` (bytes) and ``_tun_geneve`` (the bytes as one big-endian number,
-right-aligned).  The ofproto, which owns the map, turns them into ``tun_metadataN`` values (right-aligned in their
+wire, in the hidden slots ``_tun_geneve_len`` (bytes, and bit 8 "the packet came in a Geneve header", set even
+without options) and ``_tun_geneve`` (the bytes as one big-endian number, right-aligned).  The ofproto, which owns the map, turns them into ``tun_metadataN`` values (right-aligned in their
 slots, as :mod:`pyvswitch.flow.match_text` stores them) with the "present" bits of ``_tun_metadata_present``,
 and on output turns the present fields back into options.  An option is claimed by a mapping when its class,
 type (all eight bits, the critical bit included, as Open vSwitch matches it) and length are the mapping's; an
@@ -22,8 +22,8 @@ from typing import Protocol
 
 from pyvswitch.flow import fields as F
 
-__all__ = ["GENEVE_RAW_MASK", "TlvMapLike", "TlvTableLike", "geneve_raw", "iter_options", "metadata_to_options",
-           "options_to_metadata", "put_geneve_raw"]
+__all__ = ["GENEVE_PRESENT", "GENEVE_RAW_MASK", "TlvMapLike", "TlvTableLike", "geneve_raw", "has_geneve",
+           "iter_options", "metadata_to_options", "options_to_metadata", "put_geneve_raw"]
 
 MAX_GENEVE_OPTIONS = 252
 GENEVE_RAW_MASK = F.storage_mask("_tun_geneve_len") | F.storage_mask("_tun_geneve")
@@ -50,19 +50,34 @@ class TlvTableLike(Protocol):
     mappings: Mapping[int, TlvMapLike]
 
 
+GENEVE_PRESENT = 0x100
+"""The bit of ``_tun_geneve_len`` that says the packet came in a Geneve header."""
+
+
 def geneve_raw(key: int) -> bytes:
     """The raw Geneve options ``key`` carries (b"" if none)."""
-    n = F.storage_get(key, "_tun_geneve_len")
+    n = F.storage_get(key, "_tun_geneve_len") & 0xFF
     if not n:
         return b""
     return F.storage_get(key, "_tun_geneve").to_bytes(MAX_GENEVE_OPTIONS, "big")[-n:]
 
 
-def put_geneve_raw(key: int, raw: bytes) -> int:
-    """``key`` carrying the raw Geneve options ``raw`` (at most 252 bytes; b"" clears them)."""
+def has_geneve(key: int) -> bool:
+    """Whether ``key`` is a packet that came in a Geneve header (options or not)."""
+    return bool(F.storage_get(key, "_tun_geneve_len"))
+
+
+def put_geneve_raw(key: int, raw: bytes, geneve: bool | None = None) -> int:
+    """``key`` carrying the raw Geneve options ``raw`` (at most 252 bytes).  ``geneve`` says whether the packet
+    came in a Geneve header; by default, whether there are options (so b"" clears everything)."""
     if len(raw) > MAX_GENEVE_OPTIONS:
         raise ValueError(f"Geneve options of {len(raw)} bytes")
-    key = F.storage_put(key & ~GENEVE_RAW_MASK, "_tun_geneve_len", len(raw))
+    if geneve is None:
+        geneve = bool(raw)
+    key &= ~GENEVE_RAW_MASK
+    if not geneve:
+        return key
+    key = F.storage_put(key, "_tun_geneve_len", GENEVE_PRESENT | len(raw))
     return F.storage_put(key, "_tun_geneve", int.from_bytes(raw, "big")) if raw else key
 
 

@@ -257,6 +257,18 @@ def test_geneve_options_in_tunnel_attribute() -> None:
     key, mask = odp.parse_flow(two + ",in_port(1)")
     assert odp.format_flow(key, mask).startswith(two)
     assert "geneve(" not in odp.format_flow(*odp.parse_flow("tunnel(dst=1.1.1.1),in_port(1)"))
+    # A Geneve packet without options (Open vSwitch 3.1 prints this, with and without -m).
+    none = ("tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,geneve(),flags(-df-csum+key)),recirc_id(0),"
+            "in_port(6081),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(frag=no)")
+    assert odp.format_flow(*odp.parse_flow(none)) == none
+    vnone = "tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,ttl=64/0,tp_src=51284/0,tp_dst=6081/0,geneve(),flags("
+    assert vnone in odp.format_flow_verbose(*odp.parse_flow(vnone + "-df-csum+key)),in_port(6081)"))
+    # Two options the flow does not match.
+    two_ovs = ("tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,ttl=64/0,tp_src=51284/0,tp_dst=6081/0,geneve({class="
+               "0xffff/0,type=0/0,len=4/0,0x1/0}{class=0x102/0,type=0x80/0,len=8/0,0xff/0}),flags(-df-csum+key))")
+    key, mask = odp.parse_flow(two_ovs + ",in_port(6081)")
+    assert two_ovs in odp.format_flow_verbose(key, mask)
+    assert "geneve({}{})" in odp.format_flow(key, mask)
     for bad in ("tunnel(geneve({class=0x1,type=0,len=3}))", "tunnel(geneve({class=0x1,type=0,len=4,0x123456789}))",
                 "tunnel(geneve({class=0x10000,type=0,len=0}))", "tunnel(geneve({bogus=1}))",
                 "tunnel(geneve(class=1))"):

@@ -270,3 +270,11 @@ def test_fragments_inside_clone_run_the_clone_tail_only() -> None:
     s.dp.execute(frame, [odp.Clone((push_action(df=False), odp.Output(2))), odp.Output(1)],
                  PacketMetadata(in_port=1))
     assert len(s.out[2]) == 2 and s.out[1] == [frame]
+
+
+def test_pop_geneve_without_options_is_still_geneve() -> None:
+    s = Setup()
+    s.answers[2] = [odp.TnlPop(6081)]
+    s.answers[6081] = [odp.Output(1)]
+    s.dp.receive(2, [outer(UDP(sport=5, dport=6081) / GENEVE(vni=123, proto=0x6558) / inner_frame())])
+    assert "geneve()" in odp.format_flow(s.keys[-1], F.storage_mask("tun_dst") | F.storage_mask("in_port"))

@@ -87,3 +87,10 @@ def test_overruns_and_limits() -> None:
         key |= parse_match(f"tun_metadata{i}=0x1").match.value
     # Three 128-byte options do not fit in 252 bytes: only the first goes out.
     assert len(TM.metadata_to_options(key, tlv)) == 128
+
+
+def test_geneve_without_options_is_marked() -> None:
+    key = TM.put_geneve_raw(0, b"", True)
+    assert TM.has_geneve(key) and TM.geneve_raw(key) == b"" and key
+    assert not TM.has_geneve(TM.put_geneve_raw(key, b""))
+    assert TM.has_geneve(TM.put_geneve_raw(0, opt(1, 2, b"abcd")))
