@@ -20,10 +20,18 @@ privately here, its database too), and a kernel bridge (``ip link add type bridg
 ``memory``
     the daemon's resident memory idle and with N (default 100,000) OpenFlow rules, and the time ``ovs-ofctl
     add-flows`` takes to install them.
+``tunnel-pps``, ``tunnel-tcp`` (``tunnel`` selects both)
+    two switches joined by VXLAN, in Open vSwitch's native-tunnelling layout (each with ``br-int`` holding the
+    host's port and a VXLAN port, and ``br-phy`` holding the underlay link and the underlay address)::
+
+        A --veth-- [switch 1: br-int | br-phy] ==underlay veth== [switch 2: br-phy | br-int] --veth-- B
+
+    64-byte UDP from A to B (forwarded pps, as above) and iperf3 TCP from A to B (veth offload off).  The
+    Linux column is the kernel's own: a VXLAN device and a Linux bridge on each side.
 
 Usage (root)::
 
-    python bench/forward.py [--runs 3] [--duration 5] [--cases pps,tcp,setup,memory]
+    python bench/forward.py [--runs 3] [--duration 5] [--cases pps,tcp,setup,memory,tunnel]
                             [--switches pyvs,ovs,linux] [--quick] [--json FILE]
 
 It prints a Markdown table (medians, then the single runs in brackets, and the ratio pyvswitch / Open vSwitch)
@@ -58,11 +66,15 @@ OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 GEN_CPU = 0      # trafgen, iperf3 client and server
 SWITCH_CPU = 1   # the switch daemon (and its OVSDB server)
 
-ALL_CASES = ("pps-normal", "pps-2rules", "pps-9rules", "tcp", "setup", "memory")
-CASE_ALIASES = {"pps": ("pps-normal", "pps-2rules", "pps-9rules")}
+ALL_CASES = ("pps-normal", "pps-2rules", "pps-9rules", "tcp", "setup", "memory", "tunnel-pps", "tunnel-tcp")
+CASE_ALIASES = {"pps": ("pps-normal", "pps-2rules", "pps-9rules"), "tunnel": ("tunnel-pps", "tunnel-tcp")}
 ALL_SWITCHES = ("pyvs", "ovs", "linux")
-#: What a Linux bridge can be asked to do: it has no OpenFlow table and no daemon.
-LINUX_CASES = ("pps-normal", "tcp")
+#: What a Linux bridge can be asked to do: it has no OpenFlow table and no daemon (its tunnel is a kernel VXLAN
+#: device).
+LINUX_CASES = ("pps-normal", "tcp", "tunnel-pps", "tunnel-tcp")
+#: The second switch of the tunnel cases runs on its own CPU when the host has a third one; otherwise both
+#: switches share SWITCH_CPU (pyvswitch and Open vSwitch alike).
+TUNNEL_CPU2 = 2 if (os.cpu_count() or 1) > 2 else SWITCH_CPU
 
 TOOLS = ("ip", "ss", "ping", "ethtool", "taskset", "timeout", "trafgen", "iperf3", "ovs-vsctl", "ovs-ofctl", "ovs-appctl",
          "ovs-vswitchd", "ovsdb-server", "ovsdb-tool")
@@ -251,8 +263,10 @@ class Switch:
         self.topo = topo
         self.bridge = f"{PREFIX}br{topo.tag}"
         self.ofport_a = self.ofport_b = 0
+        self.cpu = SWITCH_CPU
 
-    def start(self) -> None:
+    def start(self, bridge: bool = True) -> None:
+        """Starts the switch (pinned to ``self.cpu``) and, with ``bridge``, makes the bridge of the two ports."""
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -337,21 +351,22 @@ class OvsSwitch(Switch):
         d = workdir
         self.env = dict(os.environ, OVS_RUNDIR=d, OVS_DBDIR=d, OVS_LOGDIR=d, OVS_SYSCONFDIR=d)
 
-    def start(self) -> None:
+    def start(self, bridge: bool = True) -> None:
         d, t = self.dir, self.topo
         run(["ovsdb-tool", "create", f"{d}/conf.db", OVS_SCHEMA])
-        run(pinned(SWITCH_CPU, ["ovsdb-server", f"{d}/conf.db", f"--remote=punix:{d}/db.sock",
-                                f"--pidfile={d}/ovsdb-server.pid", f"--log-file={d}/ovsdb-server.log",
-                                f"--unixctl={d}/ovsdb-server.ctl", "--detach"]), env=self.env)
+        run(pinned(self.cpu, ["ovsdb-server", f"{d}/conf.db", f"--remote=punix:{d}/db.sock",
+                              f"--pidfile={d}/ovsdb-server.pid", f"--log-file={d}/ovsdb-server.log",
+                              f"--unixctl={d}/ovsdb-server.ctl", "--detach"]), env=self.env)
         run(["ovs-vsctl", f"--db=unix:{d}/db.sock", "--no-wait", "init"], env=self.env)
         if self.tso:
             # ovs-vswitchd.conf.db(5): read only at start-up, so it is set before the daemon starts.
             run(["ovs-vsctl", f"--db=unix:{d}/db.sock", "--no-wait", "set", "Open_vSwitch", ".",
                  "other_config:userspace-tso-enable=true"], env=self.env)
-        run(t.s(pinned(SWITCH_CPU, ["ovs-vswitchd", f"unix:{d}/db.sock", f"--pidfile={d}/ovs-vswitchd.pid",
-                                    f"--log-file={d}/ovs-vswitchd.log", f"--unixctl={d}/ovs-vswitchd.ctl",
-                                    "--detach"])), env=self.env)
-        self.add_bridge()
+        run(t.s(pinned(self.cpu, ["ovs-vswitchd", f"unix:{d}/db.sock", f"--pidfile={d}/ovs-vswitchd.pid",
+                                  f"--log-file={d}/ovs-vswitchd.log", f"--unixctl={d}/ovs-vswitchd.ctl",
+                                  "--detach"])), env=self.env)
+        if bridge:
+            self.add_bridge()
 
     def stop(self) -> None:
         for name in ("ovs-vswitchd", "ovsdb-server"):
@@ -378,11 +393,12 @@ class PyvsSwitch(Switch):
     id = "pyvs"
     label = "pyvswitch"
 
-    def start(self) -> None:
+    def start(self, bridge: bool = True) -> None:
         d = self.dir
-        run(self.topo.s(pinned(SWITCH_CPU, [sys.executable, "-m", "pyvswitch.vswitchd", "--rundir", d,
-                                             "--pidfile", "--detach", "--no-fsync"])), timeout=60)
-        self.add_bridge()
+        run(self.topo.s(pinned(self.cpu, [sys.executable, "-m", "pyvswitch.vswitchd", "--rundir", d,
+                                           "--pidfile", "--detach", "--no-fsync"])), timeout=60)
+        if bridge:
+            self.add_bridge()
 
     def stop(self) -> None:
         pid = read_pidfile(f"{self.dir}/pyvs-vswitchd.pid")
@@ -404,8 +420,10 @@ class LinuxBridge(Switch):
     id = "linux"
     label = "Linux bridge"
 
-    def start(self) -> None:
+    def start(self, bridge: bool = True) -> None:
         t = self.topo
+        if not bridge:
+            return
         run(t.s(["ip", "link", "add", self.bridge, "type", "bridge"]))
         if not t.ns_s:
             t.created.append(f"dev:{self.bridge}")
@@ -423,6 +441,110 @@ SWITCH_CLASSES: dict[str, Callable[[str, Topology], Switch]] = {
     "ovs-tso": lambda d, t: OvsSwitch(d, t, tso=True),
     "linux": LinuxBridge,
 }
+
+
+# -- The tunnel cases --------------------------------------------------------------------------------------
+
+class TunnelTopology(Topology):
+    """A and B as in :class:`Topology`, but each on its own switch namespace, the two joined by an underlay veth::
+
+        A --veth-- S1 [br-int: port_a, VXLAN | br-phy: up1, 172.31.77.1] ==veth== S2 [... 172.31.77.2] --veth-- B
+
+    The underlay's MTU is 1,600 so that a 1,500-byte frame of A's still fits once encapsulated (50 bytes more
+    for VXLAN over IPv4), as on an underlay sized for its overlay; the tunnel cases then measure forwarding,
+    not fragmentation.  :meth:`side` gives the view of one switch namespace that a :class:`Switch` works on.
+    """
+
+    UNDERLAY_MTU = 1600
+    UNDERLAY_IPS = ("172.31.77.1", "172.31.77.2")
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(tag, root_ns=False)
+        self.ns_s2 = f"{PREFIX}-t-{tag}"
+        self.uplinks = (f"{PREFIX}u1{tag}", f"{PREFIX}u2{tag}")
+        for n in self.uplinks:
+            assert len(n) <= 15, n
+
+    def create(self) -> None:
+        assert self.ns_s is not None
+        run(["ip", "netns", "add", self.ns_s2])
+        self.created.append(self.ns_s2)
+        run(["ip", "-n", self.ns_s2, "link", "set", "lo", "up"])
+        super().create()
+        # B's cable belongs to the second switch: Topology.create put its end into S.
+        run(["ip", "-n", self.ns_s, "link", "set", self.port_b, "netns", self.ns_s2])
+        run(["ip", "-n", self.ns_s2, "link", "set", self.port_b, "up"])
+        run(["ip", "-n", self.ns_s, "link", "add", self.uplinks[0], "mtu", str(self.UNDERLAY_MTU), "type", "veth",
+             "peer", "name", self.uplinks[1], "mtu", str(self.UNDERLAY_MTU), "netns", self.ns_s2])
+        for ns, dev in ((self.ns_s, self.uplinks[0]), (self.ns_s2, self.uplinks[1])):
+            run(["ip", "-n", ns, "link", "set", dev, "up"])
+            # The switch reads the underlay device with a packet socket and the kernel sees its frames too:
+            # without this it would answer ARP for br-phy's address from the underlay device as well.
+            run(in_ns(ns, ["sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1",
+                           "net.ipv4.conf.all.arp_announce=2"]))
+
+    def side(self, i: int) -> TunnelSide:
+        assert self.ns_s is not None
+        return TunnelSide(self, (self.ns_s, self.ns_s2)[i], (self.port_a, self.port_b)[i], self.uplinks[i],
+                          self.UNDERLAY_IPS[i], self.UNDERLAY_IPS[1 - i])
+
+
+class TunnelSide:
+    """One switch namespace of a :class:`TunnelTopology`, with what a :class:`Switch` asks of a topology
+    (``s``, ``tag``, ``ns_s``, ``created``) and the side's ports and underlay addresses."""
+
+    def __init__(self, topo: TunnelTopology, ns: str, port: str, uplink: str, local_ip: str,
+                 remote_ip: str) -> None:
+        self.topo = topo
+        self.ns_s = ns
+        self.tag = topo.tag
+        self.created = topo.created
+        self.port = port
+        self.uplink = uplink
+        self.local_ip = local_ip
+        self.remote_ip = remote_ip
+        self.port_a = self.port_b = port
+
+    def s(self, cmd: list[str]) -> list[str]:
+        return in_ns(self.ns_s, cmd)
+
+
+def setup_tunnel_side(sw: Switch, side: TunnelSide) -> None:
+    """Open vSwitch's native-tunnelling layout on one side: br-int (the host's port and VXLAN port ``vx``
+    towards the other side, key 100) and br-phy (the underlay device; the underlay address on br-phy's own
+    port), or for the Linux column a bridge of the host's port and a kernel VXLAN device on the underlay."""
+    mtu = str(TunnelTopology.UNDERLAY_MTU)
+    if isinstance(sw, LinuxBridge):
+        run(side.s(["ip", "addr", "add", f"{side.local_ip}/24", "dev", side.uplink]))
+        run(side.s(["ip", "link", "add", "vx", "type", "vxlan", "id", "100", "remote", side.remote_ip, "local",
+                    side.local_ip, "dstport", "4789", "dev", side.uplink]))
+        run(side.s(["ip", "link", "add", sw.bridge, "type", "bridge"]))
+        for dev in (side.port, "vx"):
+            run(side.s(["ip", "link", "set", dev, "master", sw.bridge, "up"]))
+        run(side.s(["ip", "link", "set", sw.bridge, "up"]))
+        return
+    br_int, br_phy = sw.bridge, f"{PREFIX}p{side.tag}"
+    if isinstance(sw, OvsSwitch) and TUNNEL_CPU2 == SWITCH_CPU:
+        # Two userspace datapaths on one CPU: a PMD thread that polls without rest would take half the CPU
+        # from the other switch even when idle; Open vSwitch 3.1's load-based sleep lets it yield.
+        sw.vsctl("set", "Open_vSwitch", ".", "other_config:pmd-maxsleep=50")
+    sw.vsctl("add-br", br_phy, "--", "set", "bridge", br_phy, "datapath_type=netdev",
+             "--", "add-port", br_phy, side.uplink, "--", "set", "interface", br_phy, f"mtu_request={mtu}")
+    sw.vsctl("add-br", br_int, "--", "set", "bridge", br_int, "datapath_type=netdev",
+             "--", "add-port", br_int, side.port,
+             "--", "add-port", br_int, "vx", "--", "set", "interface", "vx", "type=vxlan",
+             f"options:remote_ip={side.remote_ip}", "options:key=100")
+    for port in (side.uplink, side.port, "vx"):
+        err = sw.vsctl("get", "Interface", port, "error").strip()
+        if err not in ("[]", '""'):
+            raise BenchError(f"{sw.label}: interface {port}: error {err}")
+    deadline = time.monotonic() + 20
+    while run(side.s(["ip", "link", "show", br_phy]), check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise BenchError(f"{sw.label}: {br_phy}'s internal port did not appear")
+        time.sleep(0.1)
+    run(side.s(["ip", "link", "set", br_phy, "mtu", mtu, "up"]))
+    run(side.s(["ip", "addr", "add", f"{side.local_ip}/24", "dev", br_phy]))
 
 
 # -- Measurements ------------------------------------------------------------------------------------------
@@ -614,7 +736,82 @@ class Bench:
         inherits another's megaflows, learned addresses, memory or backlog (the memory case's "idle" figure, for
         one, would otherwise include what earlier traffic made the daemon allocate)."""
         for g, case in enumerate(c for c in cases if c in _cases_of(switch_id)):
-            self.instance(switch_id, [case], results, f"{tag}{g}")
+            if case.startswith("tunnel-"):
+                self.tunnel_instance(switch_id, case, results, f"{tag}{g}")
+            else:
+                self.instance(switch_id, [case], results, f"{tag}{g}")
+
+    def tunnel_instance(self, switch_id: str, case: str, results: dict[str, Any], tag: str) -> None:
+        """Two switches of kind ``switch_id`` joined by VXLAN (:class:`TunnelTopology`), one tunnel case, then
+        everything torn down."""
+        topo = TunnelTopology(tag)
+        with contextlib.ExitStack() as stack:
+            stack.callback(topo.destroy)
+            topo.create()
+            switches = []
+            for i in (0, 1):
+                workdir = tempfile.mkdtemp(prefix=f"{PREFIX}-{switch_id}{i + 1}-", dir="/tmp")
+                stack.callback(shutil.rmtree, workdir, True)
+                side = topo.side(i)
+                sw = SWITCH_CLASSES[switch_id](workdir, side)  # type: ignore[arg-type]
+                sw.cpu = (SWITCH_CPU, TUNNEL_CPU2)[i]
+                if i == 0:
+                    log(f"{sw.label}: starting two switches joined by VXLAN ({topo.ns_a} / {topo.ns_s} / "
+                        f"{topo.ns_s2} / {topo.ns_b})")
+                stack.callback(sw.stop)
+                sw.start(bridge=False)
+                setup_tunnel_side(sw, side)
+                switches.append(sw)
+            info = results["switches"].setdefault(switch_id, {"label": switches[0].label, "instances": []})
+            pids = {f"{name}-{i + 1}": pid for i, sw in enumerate(switches)
+                    for name, pid in sw.daemon_pids().items()}
+            info["instances"].append({"cases": [case], "daemon_pids": pids, "cpus_allowed": cpus_allowed(pids)})
+            log(f"{switches[0].label}: {case}")
+            try:
+                self.wait_tunnel(topo)
+                runs = self.case_tunnel_pps(switches[0], topo) if case == "tunnel-pps" else \
+                    self.case_tunnel_tcp(switches[0], topo)
+            except Exception as e:  # noqa: BLE001 - one failed case must not stop the others
+                if not isinstance(e, BenchError):
+                    e = BenchError(f"{type(e).__name__}: {e}")
+                log(f"{switches[0].label}: {case} failed: {e}")
+                results["errors"].append(f"{switch_id} {case}: {e}")
+                return
+            results["cases"].setdefault(case, {})[switch_id] = runs
+
+    def wait_tunnel(self, topo: TunnelTopology) -> None:
+        """B pings A until a reply comes back (the switches resolve the far end and learn both MACs), at most
+        20 s."""
+        deadline = time.monotonic() + 20
+        while run(in_ns(topo.ns_b, ["ping", "-c", "1", "-W", "1", lib.IP_A]), check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise BenchError("no ping got through the tunnel in 20 s")
+
+    def case_tunnel_pps(self, sw: Switch, topo: TunnelTopology) -> list[dict[str, float]]:
+        """64-byte UDP from A to B through both switches and the tunnel; the flow tables stay NORMAL."""
+        cfg = os.path.join(self.dir, "tunnel-pps.cfg")
+        with open(cfg, "w") as f:
+            frame = lib.udp_frame(lib.MAC_A, lib.MAC_B, lib.IP_A, lib.IP_SINK, 1024, 9)
+            f.write(lib.trafgen_static_config([frame], "pyvswitch bench/forward.py tunnel-pps: one 5-tuple"))
+        runs = []
+        for i in range(self.args.runs):
+            self.learn_b(topo)
+            r = self.pps_run(topo, cfg)
+            log(f"  {sw.id} tunnel-pps run {i + 1}: {r['rx_pps']:,.0f} pps forwarded of {r['offered_pps']:,.0f} "
+                "offered")
+            runs.append(r)
+        return runs
+
+    def case_tunnel_tcp(self, sw: Switch, topo: TunnelTopology) -> list[dict[str, float]]:
+        """iperf3 from A to B through the tunnel, veth offload off (Open vSwitch's default case)."""
+        topo.set_offload(False)
+        runs = []
+        for i in range(self.args.runs):
+            self.learn_b(topo)
+            gbps = self.iperf3(topo)
+            log(f"  {sw.id} tunnel-tcp run {i + 1}: {gbps:.2f} Gbit/s")
+            runs.append({"gbps_off": gbps})
+        return runs
 
     def instance(self, switch_id: str, cases: list[str], results: dict[str, Any], tag: str) -> None:
         """Build the topology, start ``switch_id``, run ``cases``, tear everything down."""
@@ -700,6 +897,9 @@ def rows(args: argparse.Namespace) -> list[lib.Row]:
         lib.Row("memory", "rss_mib", f"RSS with {args.rules:,} rules, MiB", "MiB"),
         lib.Row("memory", "rss_total_mib", f"… with the OVSDB server's RSS, {args.rules:,} rules, MiB", "MiB"),
         lib.Row("memory", "add_s", f"ovs-ofctl add-flows of {args.rules:,} rules, s", "s"),
+        lib.Row("tunnel-pps", "rx_pps", f"VXLAN between two switches, 64-byte UDP: forwarded pps ({d})", "pps"),
+        lib.Row("tunnel-pps", "offered_pps", "… offered pps", "pps"),
+        lib.Row("tunnel-tcp", "gbps_off", "VXLAN, TCP iperf3, veth offload off: Gbit/s", "Gbit/s"),
     ]
 
 
