@@ -27,6 +27,21 @@ tables, and pushes the flows' statistics to the OpenFlow rules they came from an
 (Open vSwitch's xlate cache does the same), so ``dump-flows`` counters come from the datapath.  The first packet
 of a flow is credited when it is upcalled (the datapath does not count it).
 
+Tunnels
+-------
+Tunnel vports (``DpPort.tunnel`` set) share datapath ports: one per type and UDP port (``vxlan_sys_4789``,
+``genev_sys_6081``, ``gre_sys``), added to the datapath while an OpenFlow tunnel port uses it and registered in the
+daemon's listening-port map (``tnl.ports``, reference-counted by the vports).  A packet the datapath decapsulated
+comes up on such a port: :class:`pyvswitch.ofproto.tunnel.TunnelMap` finds its vport (bridge and OpenFlow port)
+from the key's tunnel fields, its raw Geneve options become ``tun_metadataN`` fields through the bridge's TLV map
+for the translation, and the megaflow keeps the raw options exact instead (the datapath knows nothing else); a
+packet no vport claims is dropped.  Translations read the router, the neighbour cache and the listening ports of
+``tnl`` (a :class:`pyvswitch.ofproto.tnl_context.TnlContext`): a change of its ``generation`` revalidates every
+flow, and the IPv4 endpoint addresses are handed to the datapath (``set_tnl_endpoints``) for the reassembly of
+outer fragments.  ARP requests and ND solicitations a translation asks for (a neighbour cache miss) are sent
+through the underlay bridge's tables after the upcalls.  Each vport counts the packets received through it and
+sent to it, credited from the megaflows' statistics like the rules (Open vSwitch's ``XC_NETDEV``).
+
 Thread model: every method is called with the switch lock held (the daemon's rule).
 """
 
@@ -36,7 +51,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyvswitch.dpif import odp
@@ -47,7 +62,10 @@ from pyvswitch.dpif.revalidator import DELETE, EXPIRE, MODIFY, FlowStatsDelta, R
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
 from pyvswitch.flow.match import Wildcards
+from pyvswitch.flow.tun_metadata import GENEVE_RAW_MASK, geneve_raw, options_to_metadata
+from pyvswitch.flow.values import OFPP_TABLE
 from pyvswitch.netdev.netdev import PacketBatch
+from pyvswitch.ofproto.actions.model import Output as OfOutput
 from pyvswitch.ofproto.learn import fin_timeout_execute, learn_execute
 from pyvswitch.ofproto.mac_learning import DEFAULT_AGING_TIME, DEFAULT_MAX_ENTRIES, MacLearning
 from pyvswitch.ofproto.meter import BandType, MeterIdPool
@@ -56,6 +74,7 @@ from pyvswitch.ofproto.ofproto import OFPPC, OFProto
 from pyvswitch.ofproto.recirc import RecircTable, recirc_ids_of
 from pyvswitch.ofproto.rule import Rule
 from pyvswitch.ofproto.trace import trace_packet
+from pyvswitch.ofproto.tunnel import TunnelConfig, TunnelMap, TunnelPort
 from pyvswitch.ofproto.xlate import (
     PacketIn,
     Trace,
@@ -77,11 +96,13 @@ REVALIDATE_INTERVAL = 0.5
 INITIAL_FLOW_LIMIT = 10_000
 """Where the dynamic flow limit starts (Open vSwitch's)."""
 
+_TUN_MD_MASK = F.storage_mask("tun_metadata") | F.storage_mask("_tun_metadata_present")
 _IN_PORT_OFS, _IN_PORT_BITS = F.STORAGE["in_port"]
 _IN_PORT_M = ((1 << _IN_PORT_BITS) - 1) << _IN_PORT_OFS
 
 
 _RECIRC_ID_RE = re.compile(r"recirc_id=(\d+)")
+_OUTPUT_TABLE = OfOutput(OFPP_TABLE)
 
 # A packet-out's pipeline fields that its translation starts with (the packet gives the headers).
 _PACKET_OUT_MD = F.storage_mask("regs") | F.storage_mask("metadata") | F.storage_mask("pkt_mark")
@@ -109,6 +130,8 @@ class DpPort:
     peer: str | None = None
     #: The port's netdev, for batched output (``send_batch``/``flush``); None: ``send`` only.
     netdev: Any = None
+    #: A tunnel vport's configuration (``odp_port`` is then its shared datapath port); None for other ports.
+    tunnel: TunnelConfig | None = None
 
 
 @dataclass
@@ -135,13 +158,17 @@ class _XEntry:
     groups: list[tuple[str, int, tuple[int, ...]]]
     learns: list[tuple[str, Any, int]]
     fin_timeouts: list[tuple[Any, Rule]]
+    #: Tunnel vports the packets were received through or sent to: (netdev, "rx" or "tx").
+    netdevs: list[tuple[Any, str]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, bridge: DpBridge, res: XlateResult) -> _XEntry:
+    def of(cls, bridge: DpBridge, res: XlateResult, rx: Any = None) -> _XEntry:
         names = res.learned_in or [bridge.name] * len(res.learned)
         learned = [(b, *entry) for b, entry in zip(names, res.learned)]
         groups = [(res.bridge_name or bridge.name, gid, buckets) for gid, buckets in res.groups_hit]
-        return cls(bridge, list(res.rules_hit), learned, groups, list(res.learns), list(res.fin_timeouts))
+        netdevs = ([(rx, "rx")] if rx is not None else []) + list(res.tnl_stats)
+        return cls(bridge, list(res.rules_hit), learned, groups, list(res.learns), list(res.fin_timeouts),
+                   netdevs)
 
 
 class DpBridge:
@@ -177,10 +204,12 @@ class DpBridge:
             if ofp is not None:
                 cfg = _with_flags(cfg, ofp.config)
             vlan_ports[p] = cfg
+        tunnels = {p: TunnelPort(self.name, p, dp.name, dp.odp_port, dp.tunnel, dp.netdev)
+                   for p, dp in self.ports.items() if dp.tunnel is not None and dp.odp_port is not None}
         return XlateBridge(self.ofproto, dp_ports, vlan_ports, self.mac_table, flood_vlans=self.flood_vlans,
                            forward_bpdu=self.forward_bpdu, recirc=self.backer.recirc,
                            patch_peers=self.backer.patch_peers(self), bridges=self.backer.xbridge,
-                           miss_to_controller=self.miss_to_controller)
+                           miss_to_controller=self.miss_to_controller, tunnels=tunnels, tnl=self.backer.tnl)
 
     def set_miss_to_controller(self, want: bool) -> None:
         """Follow the connections: a table miss sends a packet-in only while one that wants it is there."""
@@ -208,11 +237,23 @@ class DpBridge:
     def signature(self) -> tuple[int, ...]:
         """Changes whenever something translation reads changes."""
         o = self.ofproto
-        return (o.tables.version, o.groups.version, self.port_generation, self.mac_table.revision)
+        tlv = o.tlv_table
+        # The TLV map decides which tun_metadataN a Geneve option is: part of the port-level state here.
+        tlv_sig = hash(tuple(sorted((i, m.option_class, m.option_type, m.option_len)
+                                    for i, m in tlv.mappings.items()))) if tlv is not None else 0
+        return (o.tables.version, o.groups.version, self.port_generation + tlv_sig, self.mac_table.revision)
 
     def translate(self, key: int, *, side_effects: bool, packet: bytes | None = None,
                   trace: Trace | None = None) -> XlateResult:
         return translate(self.xbridge, key, packet=packet, side_effects=side_effects, trace=trace)
+
+
+def _credit_netdevs(entry: _XEntry, packets: int, nbytes: int) -> None:
+    """Count a megaflow's packets in the tunnel vports they were received through or sent to."""
+    for netdev, direction in entry.netdevs:
+        credit = getattr(netdev, "credit", None)
+        if credit is not None:
+            credit(direction, packets, nbytes)
 
 
 def _with_flags(cfg: PortVlanConfig, config: int) -> PortVlanConfig:
@@ -223,8 +264,16 @@ def _with_flags(cfg: PortVlanConfig, config: int) -> PortVlanConfig:
 class Backer:
     """The datapath of one type and the bridges on it.  See the module docstring."""
 
-    def __init__(self, dpif_type: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, dpif_type: str, *, clock: Callable[[], float] = time.monotonic, tnl: Any = None) -> None:
         self.type = dpif_type
+        #: The daemon's native tunnelling state (``TnlContext``); None: tunnel ports cannot send.
+        self.tnl = tnl
+        self.tunnels = TunnelMap()
+        # Shared tunnel datapath ports registered in tnl.ports: dp port -> (name, nw_proto, udp port, users).
+        self._tnl_refs: dict[int, tuple[str, int, int, int]] = {}
+        self._tnl_seen = -1
+        self._endpoints: set[int] | None = None
+        self._tnl_requests: list[tuple[str, int, bytes]] = []
         name = f"ovs-{dpif_type}"
         self.dpif: NetdevDpif = (dummy_dpif(name, clock=clock) if dpif_type == "dummy"
                                  else NetdevDpif(name, dpif_type, clock=clock))
@@ -241,6 +290,7 @@ class Backer:
         # needs those of the addresses that changed re-translated (rebuilt by every full pass).
         self._by_dst: dict[int, set[int]] = {}
         self._pass_results: dict[int, XlateResult] = {}
+        self._pass_rx: dict[int, Any] = {}
         #: Event counters for ``coverage/show``, named as Open vSwitch names them (the daemon shares its dict).
         self.coverage: dict[str, int] = {}
         #: Receives the packet-ins: ``on_packet_in(bridge name, frame, PacketIn, Paused or None)``.
@@ -352,10 +402,17 @@ class Backer:
         self._sync_dp_ports()
 
     def _sync_dp_ports(self) -> None:
-        want: dict[int, tuple[str, str, Any, DpBridge, int, Any]] = {}
+        want: dict[int, tuple[str, str, Any, DpBridge | None, int, Any]] = {}
+        tunnels: list[TunnelPort] = []
         for br in self.bridges.values():
             for p in br.ports.values():
-                if p.odp_port is not None:
+                if p.odp_port is None:
+                    continue
+                if p.tunnel is not None:
+                    # One shared datapath port for every vport of a type and UDP port; it sends nothing itself.
+                    want.setdefault(p.odp_port, (p.tunnel.dp_port_name, p.type, None, None, 0, None))
+                    tunnels.append(TunnelPort(br.name, p.ofport, p.name, p.odp_port, p.tunnel, p.netdev))
+                else:
                     want[p.odp_port] = (p.name, p.type, p.send, br, p.ofport, p.netdev)
         have = {dp.port_no: dp for dp in self.dpif.port_list() if dp.port_no != 0}
         for no, dp in have.items():
@@ -368,7 +425,36 @@ class Backer:
                 self.dpif.port_add(name, type_, no, send, netdev=netdev)
             else:
                 self.dpif.set_port_send(no, send, netdev=netdev)
-        self._odp_in = {no: (w[3], w[4]) for no, w in want.items()}
+        self._odp_in = {no: (w[3], w[4]) for no, w in want.items() if w[3] is not None}
+        self.tunnels.set_ports(tunnels)
+        self._sync_tnl_ports(tunnels)
+
+    def _sync_tnl_ports(self, tunnels: list[TunnelPort]) -> None:
+        """Keep the listening-port map's reference counts equal to the number of vports on each shared port."""
+        if self.tnl is None:
+            return
+        want: dict[int, tuple[str, int, int, int]] = {}
+        for t in tunnels:
+            name, proto, udp, n = want.get(t.dp_port, (t.config.dp_port_name,
+                                                       47 if t.config.type == "gre" else 17, t.config.dst_port, 0))
+            want[t.dp_port] = (name, proto, udp, n + 1)
+        ports = self.tnl.ports
+        old = self._tnl_refs
+        for no in sorted(set(old) | set(want)):
+            o, w = old.get(no), want.get(no)
+            on, wn = (o[3] if o else 0), (w[3] if w else 0)
+            if o is not None and w is not None and o[:3] == w[:3]:
+                on, wn = on - min(on, wn), wn - min(on, wn)
+            for _ in range(on):
+                ports.remove(no)
+            if w is not None:
+                for _ in range(wn):
+                    ports.add(no, w[0], w[1], w[2])
+        self._tnl_refs = want
+
+    def close(self) -> None:
+        """The backer goes away: its tunnel ports leave the listening-port map."""
+        self._sync_tnl_ports([])
 
     def bridge_of_odp(self, odp_port: int) -> tuple[DpBridge, int] | None:
         return self._odp_in.get(odp_port)
@@ -382,11 +468,15 @@ class Backer:
         """Frames received on datapath port ``odp_port``."""
         self.revalidate()
         self.dpif.receive(odp_port, frames)
+        if self._tnl_requests:
+            self.send_tnl_requests()
 
     def receive_batch(self, odp_port: int, batch: PacketBatch) -> None:
         """A batch a device received on datapath port ``odp_port`` (see ``NetdevDpif.receive_batch``)."""
         self.revalidate()
         self.dpif.receive_batch(odp_port, batch)
+        if self._tnl_requests:
+            self.send_tnl_requests()
 
     def packet_out(self, bridge: str, packet: bytes, metadata: int, actions: Any) -> None:
         """An OpenFlow packet-out: ``packet`` through the OpenFlow ``actions``, with the packet-out's pipeline
@@ -410,6 +500,7 @@ class Backer:
             rule.record_hit(1, len(packet), now)
         for _, gid, buckets in _XEntry.of(br, res).groups:
             self._account_group(br, gid, buckets, 1, len(packet))
+        self._tnl_requests.extend(res.tnl_requests)
         port = br.ports.get(in_port)
         odp_in = port.odp_port if port is not None and port.odp_port is not None else 0
         self.execute(res.actions, packet, odp_in)
@@ -438,39 +529,90 @@ class Backer:
         self.count("dpif_execute")
         self.dpif.execute(frame, actions, PacketMetadata(in_port=odp_in_port))
 
+    def _where(self, key: int) -> tuple[DpBridge, int, int, TunnelPort | None] | None:
+        """Where a datapath key enters the OpenFlow switch: (bridge, the key translation starts from, OpenFlow
+        port, the tunnel port it came through or None); None for a port no bridge has, or a decapsulated packet
+        no tunnel port claims."""
+        dp_in = _in_port(key)
+        where = self._odp_in.get(dp_in)
+        if where is not None:
+            br, ofport = where
+            return br, _with_in_port(key, ofport), ofport, None
+        if not self.tunnels.is_tunnel(dp_in):
+            return None
+        tp = self.tunnels.receive(dp_in, key)
+        if tp is None:
+            self.count("tnl_port_not_found")
+            return None
+        br = self.bridges.get(tp.bridge)
+        if br is None:
+            return None
+        xkey = _with_in_port(key, tp.ofport)
+        raw = geneve_raw(key)
+        if raw and br.ofproto.tlv_table is not None:
+            xkey |= options_to_metadata(raw, br.ofproto.tlv_table)
+        return br, xkey, tp.ofport, tp
+
+    def upcall_entry(self, key: int) -> tuple[DpBridge, int] | None:
+        """The bridge a datapath flow key enters and the key its translation starts from (``ofproto/trace`` of a
+        datapath flow), or None."""
+        where = self._where(key)
+        return None if where is None else (where[0], where[1])
+
+    @staticmethod
+    def _dp_mask(key: int, mask: int) -> int:
+        """A translation's mask as the datapath can match it: the tun_metadata fields are the ofproto's view of
+        the raw Geneve options, which the datapath key holds instead (kept exact when present)."""
+        mask &= ~_TUN_MD_MASK
+        if F.storage_get(key, "_tun_geneve_len"):
+            mask |= GENEVE_RAW_MASK
+        return mask
+
     def _upcall(self, batch: list[tuple[bytes, int]]) -> list[tuple[int, int | None, list[odp.Action]] | None]:
         answers: list[tuple[int, int | None, list[odp.Action]] | None] = []
         for frame, key in batch:
-            where = self._odp_in.get(_in_port(key))
+            where = self._where(key)
             if where is None:
                 self.count("upcall_failed")
                 answers.append(None)
                 continue
-            br, ofport = where
+            br, xkey, _, tp = where
             self.count("xlate_actions")
             try:
-                res = br.translate(_with_in_port(key, ofport), side_effects=True, packet=frame)
+                res = br.translate(xkey, side_effects=True, packet=frame)
             except Exception:
                 log.exception("%s: translation failed", br.name)
                 self.count("upcall_failed")
                 answers.append(None)
                 continue
+            self._tnl_requests.extend(res.tnl_requests)
             # The datapath does not count an upcalled packet: credit it here.
-            entry = _XEntry.of(br, res)
+            entry = _XEntry.of(br, res, tp.netdev if tp is not None else None)
             for rule in res.rules_hit:
                 br.ofproto.tables.record_hit(rule, 1, len(frame))
             for _, gid, buckets in entry.groups:
                 self._account_group(br, gid, buckets, 1, len(frame))
+            _credit_netdevs(entry, 1, len(frame))
             if res.slow_path == "action":
                 # Datapaths cannot run such actions: executed for this packet, not installed.
                 answers.append((key, None, res.actions))
                 continue
             self.count("dpif_flow_put")
-            ufid = flow_ufid(key, datapath_mask(res.wc.mask))
+            mask = self._dp_mask(key, res.wc.mask)
+            ufid = flow_ufid(key, datapath_mask(mask))
             self._xcache[ufid] = entry
             self._by_dst.setdefault(F.storage_get(key, "dl_dst"), set()).add(ufid)
-            answers.append((key, res.wc.mask, res.actions))
+            answers.append((key, mask, res.actions))
         return answers
+
+    def send_tnl_requests(self) -> None:
+        """Send the ARP requests and ND solicitations translations asked for: each through its bridge's tables
+        from the port it names (the bridge's own port, which has the tunnel's source address)."""
+        while self._tnl_requests:
+            pending, self._tnl_requests = self._tnl_requests, []
+            for bridge, in_port, frame in pending:
+                self.count("tnl_neigh_request")
+                self.packet_out(bridge, frame, F.storage_put(0, "in_port", in_port), [_OUTPUT_TABLE])
 
     def _userspace(self, frame: bytes, action: odp.Userspace, md: PacketMetadata) -> None:
         ud = action.userdata
@@ -495,29 +637,49 @@ class Backer:
     # -- revalidation ----------------------------------------------------------------------------------------
 
     def _reval_translate(self, key: int) -> tuple[list[odp.Action], int] | None:
-        where = self._odp_in.get(_in_port(key))
+        where = self._where(key)
         if where is None:
             return None
-        br, ofport = where
+        br, xkey, _, tp = where
         self.count("xlate_actions")
         try:
-            res = br.translate(_with_in_port(key, ofport), side_effects=False)
+            res = br.translate(xkey, side_effects=False)
         except Exception:
             log.exception("%s: revalidation translation failed", br.name)
             return None
         if res.slow_path == "action":
             return None
         self._pass_results[key] = res
-        return res.actions, res.wc.mask
+        self._pass_rx[key] = tp.netdev if tp is not None else None
+        return res.actions, self._dp_mask(key, res.wc.mask)
 
     def count(self, name: str, n: int = 1) -> None:
         self.coverage[name] = self.coverage.get(name, 0) + n
+
+    def _sync_endpoints(self) -> None:
+        """Hand the tunnel endpoints' IPv4 addresses to the datapath (it reassembles fragments sent to them)."""
+        if self.tnl is None:
+            return
+        eps = self.tnl.ports.endpoint_ipv4()
+        if eps != self._endpoints:
+            self._endpoints = eps
+            setter = getattr(self.dpif, "set_tnl_endpoints", None)   # TODO(C): drop once helper A's lands.
+            if setter is not None:
+                setter(eps)
 
     def _changed(self) -> bool | set[int]:
         """What changed since the flows were last made to agree with the bridges: False (nothing), True
         (something that may change any translation), or only the learning tables (the set of MAC addresses
         whose entries changed)."""
         sigs = {name: br.signature() for name, br in self.bridges.items()}
+        tnl_gen = self.tnl.generation if self.tnl is not None else 0
+        if tnl_gen != self._tnl_seen:
+            # Routes, neighbours or endpoint addresses changed: any tunnel translation may have.
+            self._tnl_seen = tnl_gen
+            self._seen = sigs
+            self.count("rev_tnl_change")
+            self._sync_endpoints()
+            return True
         if sigs == self._seen:
             return False
         old_seen, self._seen = self._seen, sigs
@@ -595,6 +757,7 @@ class Backer:
         # The flows now agree with this state.  Pushing statistics may change it (addresses learned again,
         # learned flows added): that is for the next pass to see.
         self._seen = {name: br.signature() for name, br in self.bridges.items()}
+        self._tnl_seen = self.tnl.generation if self.tnl is not None else 0
         self._handle(deltas)
         live = list(self.dpif.flow_dump())
         if full:
@@ -608,6 +771,7 @@ class Backer:
                 key = f.key if f.orig_key is None else f.orig_key
                 self._by_dst.setdefault(F.storage_get(key, "dl_dst"), set()).add(f.ufid)
         self._pass_results = {}
+        self._pass_rx = {}
         in_use: set[int] = set()
         for flow in live:
             in_use |= recirc_ids_of(flow.actions)
@@ -635,9 +799,10 @@ class Backer:
             entry = self._xcache.get(flow.ufid)
             if res is None or entry is None:
                 continue
-            fresh = _XEntry.of(entry.bridge, res)
+            fresh = _XEntry.of(entry.bridge, res, self._pass_rx.get(flow.key if flow.orig_key is None
+                                                                     else flow.orig_key))
             entry.rules, entry.groups, entry.learns = fresh.rules, fresh.groups, fresh.learns
-            entry.fin_timeouts = fresh.fin_timeouts
+            entry.fin_timeouts, entry.netdevs = fresh.fin_timeouts, fresh.netdevs
             entry.learned = fresh.learned or entry.learned
 
     def _push(self, d: FlowStatsDelta) -> None:
@@ -652,6 +817,7 @@ class Backer:
             rule.record_hit(d.packets, d.bytes, entry.bridge.ofproto.clock.now() if used is None else used)
         for _, gid, buckets in entry.groups:
             self._account_group(entry.bridge, gid, buckets, d.packets, d.bytes)
+        _credit_netdevs(entry, d.packets, d.bytes)
         for bname, vlan, mac, port in entry.learned:
             # Learn or refresh, never move: these packets may have arrived before the address moved elsewhere.
             br = self.bridges.get(bname)

@@ -34,7 +34,10 @@ flat.
 
 The megaflow line is the mask as the datapath holds it: ``recirc_id=N,eth,`` (every flow a packet enters the
 datapath with) and the match; an untagged packet's key has no VLAN header, so VLAN bits of the mask are not
-shown for it.
+shown for it.  A decapsulated packet's outer TOS, which has no OpenFlow field, is shown as Open vSwitch shows it
+(``tun_tos=N`` before ``tun_flags``).  The ``Flow:`` line of such a packet prints every tunnel field as Open
+vSwitch 3.1 does, including ``tun_erspan_ver``, ``gtpu_flags`` and ``gtpu_msgtype``, which pyvswitch has no
+tunnels for (always 0).
 """
 
 from __future__ import annotations
@@ -63,7 +66,17 @@ def format_megaflow(key: int, mask: int) -> str:
     if not tci & _VLAN_CFI and (F.get(key, _DL_TYPE) != 0x8100 or tci == 0):
         mask &= ~_VLAN_TCI.key_mask
     mask |= F.storage_mask("recirc_id") | F.storage_mask("packet_type")
-    return format_match(Match(key & mask, mask))
+    text = format_match(Match(key & mask, mask))
+    tos_mask = F.storage_get(mask, "_tun_tos")
+    if tos_mask:
+        # The outer TOS of a decapsulated packet has no OpenFlow field, but Open vSwitch's megaflow shows it,
+        # before the tunnel flags.
+        tos = F.storage_get(key, "_tun_tos") & tos_mask
+        item = f"tun_tos={tos}" if tos_mask == 0xFF else f"tun_tos={tos}/{tos_mask:#x}"
+        parts = text.split(",")
+        at = next((i for i, p in enumerate(parts) if p.startswith(("tun_flags=", "in_port="))), len(parts))
+        text = ",".join([*parts[:at], item, *parts[at:]])
+    return text
 
 
 def format_nodes(nodes: list[TraceNode], level: int = 0) -> list[str]:
@@ -92,11 +105,26 @@ def format_nodes(nodes: list[TraceNode], level: int = 0) -> list[str]:
     return out
 
 
+def _format_flow(key: int) -> str:
+    """``format_flow`` with the present ``tun_metadataN`` fields after the tunnel flags, as Open vSwitch's trace
+    prints them (in hex, leading zeros left out)."""
+    text = format_flow(key)
+    present = F.storage_get(key, "_tun_metadata_present")
+    if not present:
+        return text
+    items = [f"tun_metadata{i}={F.get(key, _TUN_MD[i]):#x}" for i in range(64) if present >> i & 1]
+    at = text.find(",in_port=")
+    return text[:at] + "," + ",".join(items) + text[at:] if at >= 0 else text
+
+
+_TUN_MD = [F.BY_NAME[f"tun_metadata{i}"] for i in range(64)]
+
+
 def format_trace(bridge_name: str, key: int, result: XlateResult, trace: Trace) -> str:
     header = f'bridge("{bridge_name}")'
-    lines = [f"Flow: {format_flow(key)}", "", header, "-" * len(header)]
+    lines = [f"Flow: {_format_flow(key)}", "", header, "-" * len(header)]
     lines.extend(format_nodes(trace.nodes))
-    final = "unchanged" if result.final_key == key else format_flow(result.final_key)
+    final = "unchanged" if result.final_key == key else _format_flow(result.final_key)
     lines += ["", f"Final flow: {final}", f"Megaflow: {format_megaflow(key, result.wc.mask)}",
               f"Datapath actions: {odp.format_actions(result.actions)}"]
     if result.slow_path == "action":

@@ -100,7 +100,32 @@ can be configured, and Open vSwitch then emits nothing).  ``learn``, ``fin_timeo
 ``bundle``/``bundle_load`` call ``pyvswitch.ofproto.learn`` and ``pyvswitch.ofproto.multipath``;
 ``XlateResult.learns`` lists the learns run, for the revalidator.
 
-Not done: tunnels (``set_tunnel`` only changes the key), NSH and ``encap``/``decap``, ``delete_field``, the
+Tunnels
+-------
+``bridge.tunnels`` maps the bridge's tunnel ports (OpenFlow port) to their
+``pyvswitch.ofproto.tunnel.TunnelPort``; ``bridge.tnl`` is the daemon's ``TnlContext`` (router, neighbour cache,
+listening ports).  As Open vSwitch's userspace datapath tunnels natively:
+
+* An output to a tunnel port computes the outer headers (``tunnel.send_params``: remote and local address,
+  key, TOS/TTL with ``inherit`` and the ECN bits from the inner header, the flags), routes the remote address
+  (``-> tunneling to NEXTHOP via DEV``), which must leave through the port named like a bridge of this datapath
+  (that bridge's own port: ``native tunnel routing failed`` otherwise), finds the next hop's MAC in the neighbour
+  cache of that bridge (a miss reports ``neighbor cache miss for IP on bridge BR, sending ARP request`` (ND for
+  IPv6), queues the request in ``XlateResult.tnl_requests`` for the caller to send through that bridge when
+  side effects are allowed, and drops the packet), and emits ``tnl_push(...)`` (``native_tnl.build_tnl_push``;
+  Geneve options from the ``tun_metadataN`` fields through the bridge's TLV map, plus the received options no
+  mapping claims).  Translation then continues in the underlay bridge as if the encapsulated packet came in on
+  its own port: its key is the outer packet's, its wildcards are thrown away (the datapath flow matches the
+  inner packet only) and it has no side effects, as in Open vSwitch.  Those actions follow the push inside
+  ``clone(...)``; nothing at all is emitted when the underlay drops the packet, and a clone that ends the
+  actions is unwrapped.  ``XlateResult.tnl_stats`` lists the vports sent to, for their statistics.
+* An output to a port whose device has an IP address consults the listening-port map (``tnl.ports.lookup``):
+  a packet addressed to a tunnel endpoint becomes ``tnl_pop(P)`` (and, with side effects, its outer source
+  address and MAC are learned as a neighbour); otherwise ARP and ND packets are snooped into the neighbour cache.
+* A decapsulated packet (a key with tunnel fields) always has its key, outer addresses, outer TOS and flags in
+  the megaflow (``tunnel.receive_wildcards``).  Outputs to other ports emit nothing tunnel-related.
+
+Not done: NSH and ``encap``/``decap``, ``delete_field``, the
 debug actions, sFlow/IPFIX sampling, mirrors, ``resubmit(...,ct)`` (a plain resubmit here), and resuming a
 paused ``controller`` continuation (the frozen state holds what is needed).  Actions not translated are listed
 in ``XlateResult.unsupported`` and otherwise ignored.
@@ -108,6 +133,7 @@ in ``XlateResult.unsupported`` and otherwise ignored.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -129,6 +155,7 @@ from pyvswitch.flow.match import (
     Wildcards,
     prereqs_ok_key,
 )
+from pyvswitch.flow.tun_metadata import GENEVE_RAW_MASK, geneve_raw, metadata_to_options
 from pyvswitch.flow.values import (
     OFPP_ALL,
     OFPP_CONTROLLER,
@@ -140,6 +167,8 @@ from pyvswitch.flow.values import (
     OFPP_NORMAL,
     OFPP_TABLE,
 )
+from pyvswitch.netdev.native_tnl import build_tnl_push
+from pyvswitch.ofproto import tunnel as T
 from pyvswitch.ofproto.actions import model as A
 from pyvswitch.ofproto.actions.fieldtext import format_field_value
 from pyvswitch.ofproto.group import GroupType
@@ -148,6 +177,7 @@ from pyvswitch.ofproto.normal import DROP_VLAN, PortVlanConfig, normal
 from pyvswitch.ofproto.ofproto import OFPPC, OFPPS, OFProto
 from pyvswitch.ofproto.recirc import FrozenState, RecircTable
 from pyvswitch.ofproto.rule import Rule
+from pyvswitch.packet.build import arp_request_frame, nd_ns_frame
 
 __all__ = [
     "MAX_DEPTH",
@@ -319,6 +349,18 @@ class XlateBridge:
     #: when one of the bridge's OpenFlow connections (controller or service connection, ``ovs-ofctl monitor``
     #: included) speaks OpenFlow 1.0-1.2, as Open vSwitch decides (OpenFlow 1.3+ says a miss drops).
     miss_to_controller: bool = False
+    #: The bridge's tunnel ports: OpenFlow port -> ``pyvswitch.ofproto.tunnel.TunnelPort`` (they are in
+    #: ``dp_ports`` too, with their shared datapath port).
+    tunnels: Mapping[int, Any] = field(default_factory=dict)
+    #: The daemon's ``pyvswitch.ofproto.tnl_context.TnlContext`` (None: no native tunnelling, as in unit tests).
+    tnl: Any = None
+
+    def port_by_name(self, name: str) -> int | None:
+        """The OpenFlow port named ``name``, or None."""
+        for no, p in self.ofproto.ports.items():
+            if p.name == name:
+                return no
+        return None
 
     @property
     def name(self) -> str:
@@ -383,6 +425,12 @@ class XlateResult:
     #: The bridge the translation ended in (differs from the one given when it resumed a state frozen in
     #: another bridge).
     bridge_name: str = ""
+    #: The tunnel vports the packet was sent to: (netdev, "tx"), for their statistics (the caller adds the vport
+    #: a decapsulated packet was received on).
+    tnl_stats: list[tuple[Any, str]] = field(default_factory=list)
+    #: ARP requests and ND solicitations native tunnelling wants sent for a neighbour cache miss: (bridge name,
+    #: the OpenFlow port they enter the bridge on, frame); only with side effects.
+    tnl_requests: list[tuple[str, int, bytes]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -479,6 +527,8 @@ class _Ctx:
         self.first_table: TraceNode | None = None
         #: The input port of the packet: outputs compare with it, whatever resubmits pretend.
         self.orig_in_port = F.get(key, _IN_PORT)
+        #: The clone(tnl_push(...),...) actions native tunnelling emitted (a last one is unwrapped at the end).
+        self.tnl_clones: list[odp.Clone] = []
         self.res = XlateResult([], self.wc, key, bridge_name=bridge.name)
 
     # -- reporting ----------------------------------------------------------------------------------------------
@@ -652,7 +702,7 @@ class _Ctx:
                 if peer is not None:
                     self.patch_output(peer)
                 else:
-                    self.actions.append(odp.Output(self.bridge.dp_ports[p]))
+                    self.emit_output(p, self.bridge.dp_ports[p])
         elif port == OFPP_CONTROLLER:
             # From a table-miss flow (priority 0, matching everything) Open vSwitch says "explicit miss" (6).
             r = self.rule
@@ -682,9 +732,136 @@ class _Ctx:
             self.report("warn", "OFPPC_NO_FWD set, skipping output")
             return
         self.commit()
+        self.emit_output(port, dp, trunc)
+
+    def emit_output(self, port: int, dp: int, trunc: int = 0) -> None:
+        """The datapath actions of an output to OpenFlow port ``port`` (datapath port ``dp``) once the packet is
+        committed: native tunnel output for a tunnel port, ``tnl_pop`` for a packet that terminates at a tunnel
+        endpoint, else ``output``."""
+        tp = self.bridge.tunnels.get(port)
+        if tp is not None:
+            self.tunnel_output(tp)
+            return
+        if self.bridge.tnl is not None and self.terminate_native_tunnel(port):
+            return
         if trunc:
             self.actions.append(odp.Trunc(trunc))
         self.actions.append(odp.Output(dp))
+
+    # -- native tunnels -----------------------------------------------------------------------------------------
+    def terminate_native_tunnel(self, port: int) -> bool:
+        """An output to a port whose device has an IP address: ``tnl_pop`` when the packet is addressed to a tunnel
+        endpoint there (True), else a snoop of ARP/ND packets for the neighbour cache (False: the output goes on)."""
+        tnl = self.bridge.tnl
+        name = self.bridge.port_name(port)
+        if not tnl.router.addresses(name):
+            return False
+        dp_tnl = tnl.ports.lookup(self.key, self.wc)
+        if dp_tnl is None:
+            dl_type = self.dl_type()
+            if dl_type == ETH_TYPE_ARP or (dl_type == ETH_TYPE_IPV6 and _sget(self.key, "nw_proto") == 58):
+                tnl.neigh.snoop(self.key, self.bridge.name, self.wc, self.side_effects)
+            return False
+        # The remote end's address and MAC: replies need no ARP (Open vSwitch learns them the same way).
+        tnl.neigh.learn_from_tunnel(self.key, self.bridge.name, self.side_effects)
+        self.actions.append(odp.TnlPop(dp_tnl))
+        return True
+
+    def tunnel_output(self, tp: Any) -> None:
+        """Native tunnel output to tunnel port ``tp`` (see the module documentation)."""
+        self.report("detail", "output to native tunnel")
+        tnl = self.bridge.tnl
+        if tnl is None:
+            self.report("warn", "native tunnel routing failed")
+            return
+        params = T.send_params(tp, self.key, self.wc)
+        route = tnl.router.lookup(params.dst, params.pkt_mark) if params.dst is not None else None
+        under = None
+        under_port = None
+        if route is not None:
+            under = self.bridge.bridges(route.dev)
+            under_port = under.port_by_name(route.dev) if under is not None else None
+        if route is None or under is None or under_port is None or under.dp_ports.get(under_port) is None:
+            self.report("warn", "native tunnel routing failed")
+            return
+        assert params.dst is not None
+        nexthop = route.gw if route.gw is not None else params.dst
+        self.report("detail", f"tunneling to {nexthop} via {route.dev}")
+        ofp = under.ofproto.ports.get(under_port)
+        smac = int(ofp.hw_addr.replace(":", ""), 16) if ofp is not None else 0
+        src = params.src if params.src is not None else route.src
+        dmac = tnl.neigh.lookup(under.name, nexthop)
+        if dmac is None:
+            v6 = isinstance(nexthop, ipaddress.IPv6Address) and nexthop.ipv4_mapped is None
+            self.report("detail", f"neighbor cache miss for {nexthop} on bridge {under.name}, "
+                                  f"sending {'ND' if v6 else 'ARP'} request")
+            if self.side_effects and src is not None:
+                if v6:
+                    frame = nd_ns_frame(eth_src=smac.to_bytes(6, "big"), ip_src=str(src), target=str(nexthop))
+                else:
+                    frame = arp_request_frame(eth_src=smac.to_bytes(6, "big"), spa=str(src), tpa=str(nexthop))
+                self.res.tnl_requests.append((under.name, under_port, frame))
+            return
+        if src is None:
+            self.report("warn", "native tunnel routing failed")
+            return
+        self.report("detail", f"tunneling from {format_mac(smac)} {src} to {format_mac(dmac)} {nexthop}")
+        cfg = tp.config
+        ipv6 = isinstance(params.dst, ipaddress.IPv6Address)
+        options = b""
+        if cfg.type == "geneve":
+            tlv = self.bridge.ofproto.tlv_table
+            raw = geneve_raw(self.key)
+            options = metadata_to_options(self.key, tlv, raw) if tlv is not None else raw
+            if options:
+                self.wc.add(GENEVE_RAW_MASK | _smask("_tun_metadata_present") | _smask("tun_metadata"))
+        try:
+            push = build_tnl_push(tnl_type=cfg.type, tnl_port=tp.dp_port, out_port=under.dp_ports[under_port],
+                                  eth_src=smac, eth_dst=dmac, ip_src=int(src), ip_dst=int(params.dst), ipv6=ipv6,
+                                  tos=params.tos, ttl=params.ttl, df=params.df, udp_dst=cfg.dst_port,
+                                  csum=params.csum, key=params.key, oam=params.oam, geneve_options=options,
+                                  gbp_id=params.gbp_id, gbp_flags=params.gbp_flags)
+        except ValueError as e:
+            self.report("warn", f"native tunnel header build failed ({e})")
+            return
+        self.res.tnl_stats.append((tp.netdev, "tx"))
+        outer = _outer_key(self.key, under_port, smac, dmac, src, params, cfg)
+        saved = (self.bridge, self.key, self.base, self.orig_in_port, self.action_set, self.table_id, self.rule,
+                 self.cookie, self.first_table, self.conntracked, self.was_mpls, self.wc, self.side_effects,
+                 self.actions)
+        node = self.report("bridge", f'bridge("{under.name}")') if self.trace is not None else None
+        saved_trace = self.trace.enter(node) if self.trace is not None and node is not None else None
+        self.bridge, self.key, self.base, self.orig_in_port, self.action_set = under, outer, outer, under_port, []
+        self.first_table, self.conntracked = None, False
+        # The underlay's decisions do not depend on the inner packet's fields: its wildcards are not the
+        # megaflow's; and nothing it does is a side effect of this packet (Open vSwitch does the same).
+        self.wc = Wildcards()
+        self.side_effects = False
+        self.actions = [push]
+        self.depth += 1
+        try:
+            if self.depth >= MAX_DEPTH:
+                self.report("error", f"over max translation depth {MAX_DEPTH}")
+                self.res.error = "Recursion too deep"
+                raise _Abort
+            self.lookup_and_run(0, peer_entry=True, honor_miss=True)
+            if not self.freezing:
+                self.run_action_set()
+            if self.freezing:
+                self.finish_freezing()
+        finally:
+            self.depth -= 1
+            inner = self.actions
+            (self.bridge, self.key, self.base, self.orig_in_port, self.action_set, self.table_id, self.rule,
+             self.cookie, self.first_table, self.conntracked, self.was_mpls, self.wc, self.side_effects,
+             self.actions) = saved
+            self.exit = False
+            if saved_trace is not None and self.trace is not None:
+                self.trace.restore(saved_trace)
+        if len(inner) > 1:
+            clone = odp.Clone(tuple(inner))
+            self.tnl_clones.append(clone)
+            self.actions.append(clone)
 
     def patch_output(self, peer: tuple[str, int]) -> None:
         """Output to a patch port: the packet enters the peer bridge on the peer port, with clean pipeline
@@ -803,7 +980,7 @@ class _Ctx:
                     self.actions += pending
                     pending = []
                     self.base = _sput(self.base, "vlan_tci", cur)
-                    self.actions.append(odp.Output(dp))
+                    self.emit_output(a.port, dp)
                 continue
             if isinstance(a, odp.PopVlan):
                 cur = 0
@@ -1026,7 +1203,7 @@ class _Ctx:
                 if self.trace is not None:
                     self.report("detail", report_subfield(a.dst, self.key))
         elif isinstance(a, A.SetTunnel):
-            # Only an output to a tunnel port would commit it (set(tunnel(...))); there are none yet.
+            # Only an output to a tunnel port reads it (its out_key=flow).
             self.key = _sput(self.key, "tun_id", a.tun_id)
         elif isinstance(a, _Unroll):
             self.table_id, self.cookie = a.table_id, a.cookie
@@ -1341,6 +1518,13 @@ class _Ctx:
         km = m << f.ofs
         self.key = (self.key & ~km) | ((value << f.ofs) & km)
         self.wc.add(km)
+        if f.storage == "tun_metadata":
+            self._tun_metadata_present(f)
+
+    def _tun_metadata_present(self, f: Field) -> None:
+        """Setting ``tun_metadataN`` makes the option present (it goes out as a Geneve option)."""
+        bit = 1 << (f.ofs - F.STORAGE["tun_metadata"][0]) // F.TUN_METADATA_BITS
+        self.key = _sput(self.key, "_tun_metadata_present", _sget(self.key, "_tun_metadata_present") | bit)
 
     def reg_move(self, a: A.RegMove) -> None:
         for sf in (a.src, a.dst):
@@ -1351,6 +1535,8 @@ class _Ctx:
         v = a.src.read(self.key)
         self.wc.add(a.src.key_mask | a.dst.key_mask)
         self.key = a.dst.write(self.key, v)
+        if a.dst.field.storage == "tun_metadata":
+            self._tun_metadata_present(a.dst.field)
         dst = a.dst
         shown = dst.read(self.key)
         text = format_field_value(dst.field, shown) if dst.is_whole else f"{shown:#x}"
@@ -1612,6 +1798,29 @@ _NO_L3_STORAGE = frozenset(("dl_src", "dl_dst", "vlan_tci", "tun_id", "pkt_mark"
                             "skb_priority", "tun_src", "tun_dst", "tun_flags", "ct_mark", "ct_label", "mpls_lse"))
 
 
+_VLANS_ALL = _VLAN_TCI_M | _VLAN2_M | _smask("_vlan_tpid")
+
+
+def _outer_key(key: int, in_port: int, smac: int, dmac: int, src: Any, params: Any, cfg: Any) -> int:
+    """The flow key of the encapsulated packet as it enters the underlay bridge on ``in_port``: the outer
+    Ethernet, IP and UDP headers, no VLAN, no tunnel, no pipeline fields (the inner packet's other fields stay, as
+    they do in Open vSwitch's flow at that point)."""
+    k = key & ~(_VLANS_ALL | _TUNNEL | GENEVE_RAW_MASK | _PIPELINE_ONLY | _CT_ALL | _MPLS_STACK | _L3L4)
+    k = _sput(_sput(k, "dl_src", smac), "dl_dst", dmac)
+    if params.dst.version == 6:
+        k = _sput(k, "dl_type", ETH_TYPE_IPV6)
+        k = _sput(_sput(k, "ipv6_src", int(src)), "ipv6_dst", int(params.dst))
+    else:
+        k = _sput(k, "dl_type", ETH_TYPE_IP)
+        k = _sput(_sput(k, "nw_src", int(src)), "nw_dst", int(params.dst))
+    k = _sput(_sput(k, "nw_tos", params.tos), "nw_ttl", params.ttl)
+    if cfg.type == "gre":
+        k = _sput(k, "nw_proto", 47)
+    else:
+        k = _sput(_sput(k, "nw_proto", IPPROTO_UDP), "tp_dst", cfg.dst_port)
+    return F.put(k, _IN_PORT, in_port)
+
+
 def _needs_l3(a: A.Action) -> bool:
     """Whether ``a`` may need the L3 header of a packet whose last MPLS label was just popped (Open vSwitch
     recirculates before such an action; outputs, Ethernet and VLAN changes and groups do not need it)."""
@@ -1812,7 +2021,7 @@ def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, sid
             bridge = other
     work = key if state is None else (key & ~_FROZEN_PIPELINE) | (state.key & _FROZEN_PIPELINE)
     ctx = _Ctx(bridge, work, side_effects, trace, now, dont_send)
-    ctx.wc.add(_IN_PORT.key_mask | _DL_TYPE.key_mask | _smask("recirc_id"))
+    ctx.wc.add(_IN_PORT.key_mask | _DL_TYPE.key_mask | _smask("recirc_id") | T.receive_wildcards(work))
     if ctx.is_ip():
         ctx.wc.add(_NW_FRAG.key_mask)
     try:
@@ -1834,7 +2043,14 @@ def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, sid
             ctx.finish_freezing()
     except _Abort:
         ctx.actions = []
+    if ctx.actions and ctx.tnl_clones and ctx.actions[-1] is ctx.tnl_clones[-1]:
+        # Nothing follows the last tunnel output: its clone is not needed (Open vSwitch's "last action").
+        ctx.actions[-1:] = list(ctx.tnl_clones[-1].actions)
     ctx.wc.mask &= ~_PIPELINE_ONLY
+    if not T.tunnel_present(key):
+        # A packet that did not come out of a tunnel has no tunnel fields in the datapath: what actions set or
+        # read of them is not the megaflow's business (Open vSwitch clears these bits the same way).
+        ctx.wc.mask &= ~(_TUNNEL | GENEVE_RAW_MASK)
     if _sget(key, "dl_type") not in _MPLS_TYPES:
         ctx.wc.mask &= ~_MPLS_STACK
     res = ctx.res

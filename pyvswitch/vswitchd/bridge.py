@@ -37,6 +37,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow.values import OFPP_LOCAL, OFPP_MAX  # OFPP_MAX: the first number no port may have
 from pyvswitch.netdev import Netdev, NetdevError, registered_types
 from pyvswitch.netdev import create as netdev_create
+from pyvswitch.netdev.netdev_vport import TUNNEL_TYPES, VportNetdev
 from pyvswitch.ofproto.ofproto import OFPPC, OFPPS, OFPort, OFProto
 
 log = logging.getLogger("pyvswitch.bridge")
@@ -49,9 +50,8 @@ MIN_STATS_INTERVAL = 1.0  # OVS's floor is 5 s; ours is lower so that tests need
 # module; ``dummy`` has in-memory ports.
 SUPPORTED_DATAPATH_TYPES = ("dummy", "netdev", "system")
 
-# Port types the daemon knows but cannot run on a real datapath yet (tunnels are the next issue).
-_LATER_TYPES = {"vxlan", "geneve", "gre", "stt", "lisp", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp",
-                "srv6"}
+# Port types the daemon knows but cannot run (Open vSwitch tunnel types pyvswitch does not implement).
+_LATER_TYPES = {"stt", "lisp", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp", "srv6"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -437,6 +437,14 @@ class Switch:
                     except NetdevError as e:
                         cur.error = str(e)
                         log.warning("%s", e)
+                    if isinstance(cur.netdev, VportNetdev):
+                        # New options may move the vport to another shared datapath port (dst_port).
+                        dpkey = "dummy" if self.override else br.datapath_type
+                        old, cur.odp_port = cur.odp_port, -1
+                        cur.odp_port = self._tunnel_odp_port(dpkey, cur.netdev)
+                        if old != cur.odp_port:
+                            log.info("bridge %s: tunnel %s moved to datapath port %d", br.name, s.name,
+                                     cur.odp_port)
                 elif cur.netdev is None and (_config_of(cur.spec) != _config_of(s) or s.name in self._retry):
                     self._retry.discard(s.name)
                     self._del_iface(br, cur)
@@ -458,6 +466,11 @@ class Switch:
         t = s.type or ("internal" if is_local else "system")
         if t == "patch":
             return "patch", None
+        if t in TUNNEL_TYPES:
+            # Tunnel vports have no device: they work on every datapath type, and stay tunnels even with
+            # --enable-dummy=override (which in Open vSwitch makes them dummies), since pyvswitch's only dummy
+            # switch mode is the override one.
+            return t, None
         if self.override or br.datapath_type == "dummy":
             if t in ("internal", "dummy-internal"):
                 return "dummy-internal", None
@@ -491,9 +504,48 @@ class Switch:
             self._apply_mtu(iface, s.mtu_request)
         dev.rx_handler = lambda _dev, frame, br=br, iface=iface: br.handle_rx(iface, frame)
         dpkey = "dummy" if self.override else br.datapath_type
-        if dev.netdev_class != "patch":   # A patch port has no datapath port: translation crosses it.
+        if isinstance(dev, VportNetdev):
+            conflict = self._tunnel_conflict(dpkey, s.name, dev)
+            if conflict is not None:
+                dev.close()
+                self.count("iface_error")
+                log.warning("%s: attempting to add tunnel port with same config as port '%s' (%s)", s.name,
+                            conflict.spec.name, dev.config.match_text(conflict.odp_port))
+                error = f"could not add network device {s.name} to ofproto (File exists)"
+                log.warning("%s", error)
+                return Iface(s, None, -1, error, br.name)
+            iface.odp_port = self._tunnel_odp_port(dpkey, dev)
+        elif dev.netdev_class != "patch":   # A patch port has no datapath port: translation crosses it.
             iface.odp_port = self._choose_odp_port(dpkey, s.name)
         return iface
+
+    def _dp_ifaces(self, dpkey: str) -> list[Iface]:
+        return [i for b in self.bridges.values() if ("dummy" if self.override else b.datapath_type) == dpkey
+                for i in b.ifaces.values()]
+
+    def _tunnel_odp_port(self, dpkey: str, dev: VportNetdev) -> int:
+        """The datapath port of a tunnel vport: the one its shared datapath port (``vxlan_sys_4789``...) already
+        has on this datapath, else a new number: the UDP port when it is free (on any datapath type, so that
+        ``tnl_pop(4789)`` reads naturally), else as for any port."""
+        name = dev.dp_port_name
+        for i in self._dp_ifaces(dpkey):
+            if isinstance(i.netdev, VportNetdev) and i.netdev.dp_port_name == name and i.odp_port >= 0:
+                return i.odp_port
+        used = {i.odp_port for i in self._dp_ifaces(dpkey)}
+        if dev.config.dst_port and dev.config.dst_port not in used:
+            return dev.config.dst_port
+        return self._choose_odp_port(dpkey, name)
+
+    def _tunnel_conflict(self, dpkey: str, name: str, dev: VportNetdev) -> Iface | None:
+        """The vport already on this datapath that receives exactly what ``dev`` would (Open vSwitch refuses the
+        second one)."""
+        for i in self._dp_ifaces(dpkey):
+            other = i.netdev
+            if (isinstance(other, VportNetdev) and i.spec.name != name
+                    and other.dp_port_name == dev.dp_port_name
+                    and other.config.receive_match() == dev.config.receive_match()):
+                return i
+        return None
 
     def _choose_odp_port(self, dpkey: str, name: str) -> int:
         """A datapath port number for a new port of the ``dpkey`` datapath, as Open vSwitch's userspace datapath
@@ -591,6 +643,8 @@ class Switch:
                                 mac_in_use=dev.get_etheraddr(), mtu=dev.get_mtu())
                     if with_stats or not row["statistics"]:
                         want["statistics"] = dev.stats_map()
+                    if isinstance(dev, VportNetdev):
+                        want["status"] = dict(dev.status)
                 else:
                     want.update(admin_state=None, link_state=None, mac_in_use=None, mtu=None, statistics={})
                 changed = {c: _to_json(v) for c, v in want.items() if row[c] != v}
@@ -627,7 +681,7 @@ MONITORED: dict[str, list[str] | None] = {
                    "is_connected", "role", "status"],
     "Port": ["name", "interfaces", "tag", "trunks", "vlan_mode", "other_config"],
     "Interface": ["name", "type", "options", "ofport_request", "ofport", "error", "admin_state", "link_state",
-                  "mac_in_use", "mtu", "mtu_request", "statistics"],
+                  "mac_in_use", "mtu", "mtu_request", "statistics", "status"],
 }
 
 

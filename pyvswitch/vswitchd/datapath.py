@@ -3,6 +3,12 @@ bridges' ports and settings handed to it after each reconfiguration, received fr
 handed to the OpenFlow connections, the periodic revalidator, and the control commands that look into it
 (``dpctl/*``, ``dpif/show``, ``fdb/*``, ``ofproto/trace``, ``upcall/show``, ``revalidator/*``).
 
+Native tunnelling: one :class:`pyvswitch.ofproto.tnl_context.TnlContext` (``tnl``) serves every backer; its
+route monitor (the host's routes and addresses, in the daemon's network namespace) starts with the first backer
+on a non-dummy datapath.  Tunnel vports are handed to the backers with their configuration, and their Interface
+``status`` (``tunnel_egress_iface`` and its carrier, from the route to ``remote_ip``) is recomputed at every
+reconfiguration and periodic pass.
+
 Threads: everything here runs with the switch lock held.  Packet-ins are handed to the asyncio loop that owns
 the OpenFlow connections with ``call_soon_threadsafe``, since frames may arrive in other threads.
 """
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import re
 import uuid
@@ -22,9 +29,11 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract, set_vlan_limit
 from pyvswitch.flow.match_text import MatchParseError, parse_match
 from pyvswitch.flow.values import OFPP_LOCAL
+from pyvswitch.netdev.netdev_vport import VportNetdev
 from pyvswitch.ofproto.actions.model import PACKET_IN_REASONS
 from pyvswitch.ofproto.normal import PortVlanConfig
 from pyvswitch.ofproto.ofproto_dpif import REVALIDATE_INTERVAL, Backer, DpPort, Paused
+from pyvswitch.ofproto.tnl_context import TnlContext
 from pyvswitch.ofproto.xlate import PacketIn
 from pyvswitch.openflow import ofp_packet as PK
 
@@ -49,11 +58,15 @@ def _int_option(config: dict[str, str], key: str, lo: int, hi: int) -> int | Non
 
 class DatapathWiring:
     def __init__(self, switch: Switch, loop: asyncio.AbstractEventLoop,
-                 connset: Callable[[str], Any]) -> None:
+                 connset: Callable[[str], Any], tnl: TnlContext | None = None) -> None:
         self.switch = switch
         self.loop = loop
         self.connset = connset
         self.backers: dict[str, Backer] = {}
+        #: Native tunnelling's routes, neighbours and listening ports, shared by every backer.
+        self.tnl = tnl if tnl is not None else TnlContext(switch.lock)
+        self.tnl.dummy_mac = self._device_mac
+        self.tnl.changed.append(self._tnl_changed)
         switch.bridge_added.append(self._added)
         switch.bridge_removed.append(self._removed)
         switch.reconfigured.append(self._reconfigured)
@@ -67,10 +80,71 @@ class DatapathWiring:
         t = self.dp_type(br)
         b = self.backers.get(t)
         if b is None:
-            b = self.backers[t] = Backer(t)
+            b = self.backers[t] = Backer(t, tnl=self.tnl)
             b.on_packet_in = self._packet_in
             b.coverage = self.switch.coverage
+            if t != "dummy" and self.tnl.route_monitor is None:
+                # Real devices: the host's routes and addresses decide where tunnels go.
+                try:
+                    self.tnl.start()
+                except Exception:
+                    log.exception("starting the route monitor failed")
         return b
+
+    def _device_mac(self, name: str) -> int | None:
+        """The Ethernet address of the interface ``name`` of some bridge (the router asks for dummy devices')."""
+        iface = self.switch.iface(name)
+        if iface is None or iface.netdev is None:
+            return None
+        try:
+            return int(iface.netdev.get_etheraddr().replace(":", ""), 16)
+        except ValueError:
+            return None
+
+    def _tnl_changed(self) -> None:
+        """The route monitor changed routes or addresses (called with the switch lock held)."""
+        self.update_tunnel_status()
+
+    def update_tunnel_status(self) -> None:
+        """Recompute the ``status`` of every tunnel interface: the device the route to its remote address goes
+        out of, and that device's carrier (Open vSwitch looks up ``::`` for ``remote_ip=flow``)."""
+        changed = False
+        for br in self.switch.bridges.values():
+            for iface in br.ifaces.values():
+                dev = iface.netdev
+                if not isinstance(dev, VportNetdev):
+                    continue
+                cfg = dev.config
+                dst = cfg.remote_ip if cfg.remote_ip is not None else ipaddress.IPv6Address("::")
+                status: dict[str, str] = {}
+                route = self.tnl.router.lookup(dst, cfg.egress_pkt_mark or 0)
+                if route is not None:
+                    status["tunnel_egress_iface"] = route.dev
+                    carrier = self._carrier(route.dev)
+                    if carrier is not None:
+                        status["tunnel_egress_iface_carrier"] = "up" if carrier else "down"
+                if status != dev.status:
+                    dev.status = status
+                    changed = True
+        if changed:
+            self.switch.dirty.set()
+
+    def _carrier(self, name: str) -> bool | None:
+        """Whether device ``name`` has a carrier: a bridge port's as its netdev says, a kernel device's from
+        sysfs; None when there is no such device."""
+        iface = self.switch.iface(name)
+        if iface is not None and iface.netdev is not None:
+            return iface.netdev.carrier()
+        try:
+            with open(f"/sys/class/net/{name}/carrier") as f:
+                return f.read().strip() == "1"
+        except OSError:
+            pass
+        try:
+            with open(f"/sys/class/net/{name}/operstate") as f:
+                return f.read().strip() in ("up", "unknown")
+        except OSError:
+            return None
 
     def _added(self, br: Bridge) -> None:
         backer = self.backer_of(br)
@@ -100,6 +174,7 @@ class DatapathWiring:
             backer.remove_bridge(br.name)
             if not backer.bridges:
                 # As in Open vSwitch, a datapath lives as long as it has bridges.
+                backer.close()
                 del self.backers[t]
 
     def _reconfigured(self, want: Desired) -> None:
@@ -133,8 +208,10 @@ class DatapathWiring:
                           and self.dp_type(self.switch.bridges[p.bridge]) == self.dp_type(br))
                     iface.error = None if ok else \
                         f"No usable peer '{peer}' exists in '{self.dp_type(br)}' datapath."
+                tunnel = iface.netdev.config if isinstance(iface.netdev, VportNetdev) else None
                 ports.append(DpPort(iface.ofport, s.name, iface.odp_port if iface.odp_port >= 0 else None,
-                                    iface.netdev.netdev_class, vlan, iface.netdev.send, peer, iface.netdev))
+                                    iface.netdev.netdev_class, vlan, iface.netdev.send, peer, iface.netdev,
+                                    tunnel))
             oc = dict(br.other_config)
             backer = self.backer_of(br)
             if br.name not in backer.bridges:
@@ -147,6 +224,9 @@ class DatapathWiring:
                              mac_aging=_int_option(oc, "mac-aging-time", 1, 1 << 31),
                              mac_size=_int_option(oc, "mac-table-size", 1, 1 << 31))
         self.poller.set_ports(polled)
+        # Dummy devices' addresses go with them; their MACs may have changed.
+        self.tnl.refresh()
+        self.update_tunnel_status()
 
     # -- packet-ins ------------------------------------------------------------------------------------------
 
@@ -186,15 +266,23 @@ class DatapathWiring:
         while True:
             await asyncio.sleep(REVALIDATE_INTERVAL)
             with self.switch.lock:
+                try:
+                    self.tnl.run()
+                    self.update_tunnel_status()
+                except Exception:
+                    log.exception("native tunnelling: periodic work failed")
                 for backer in list(self.backers.values()):
                     try:
                         backer.run()
+                        backer.send_tnl_requests()
                     except Exception:
                         log.exception("%s: revalidation failed", backer.dpif.name)
 
     def close(self) -> None:
+        """Stop the periodic pass, the poll thread and the route monitor (call without the switch lock)."""
         self._task.cancel()
         self.poller.close()
+        self.tnl.stop()
 
     # -- helpers for the commands ----------------------------------------------------------------------------
 
@@ -450,10 +538,11 @@ class DatapathCommands:
                         key, _ = odp.parse_flow(flow, {v: k for k, v in b.odp_port_names().items()})
                     except odp.OdpParseError as e:
                         raise CommandError(f"Bad datapath flow syntax: {e}") from None
-                    where = b.bridge_of_odp(F.storage_get(key, "in_port"))
+                    # A decapsulated packet's in_port is a shared tunnel port: its tunnel fields say which
+                    # vport it came through, as in an upcall.
+                    where = b.upcall_entry(key)
                     if where is not None:
-                        backer, (dpb, ofport) = b, where
-                        key = F.storage_put(key, "in_port", ofport)
+                        backer, (dpb, key) = b, where
                         break
                 else:
                     raise CommandError("Cannot find bridge for the datapath flow's in_port")

@@ -9,7 +9,9 @@ missing, and its root record initialised as ``ovs-vsctl init`` does) served on `
 ``DIR/pyvs-vswitchd.ctl``.  SIGTERM, SIGINT and ``pyvs-appctl exit`` stop it cleanly: sockets and pidfile removed.
 
 Threads: the main thread runs an asyncio loop with the embedded OVSDB server and the control socket; the bridge
-thread (``bridge.BridgeRunner``) runs the database client and the reconciliation.  Commands take the switch lock.
+thread (``bridge.BridgeRunner``) runs the database client and the reconciliation; the route monitor of native
+tunnelling (started with the first non-dummy datapath, see ``datapath.DatapathWiring``) has a thread of its own.
+Commands take the switch lock.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pyvswitch.util import daemon, vlog
 from .bridge import BridgeRunner, Switch
 from .datapath import DatapathCommands, DatapathWiring
 from .ofwire import OpenFlowWiring
+from .tnlctl import TunnelCommands
 from .unixctl import CommandError, UnixctlServer
 from .vlogctl import VlogControl
 
@@ -147,6 +150,8 @@ class Daemon:
         self.openflow = OpenFlowWiring(self.switch, self.rundir, loop)
         self.datapath = DatapathWiring(self.switch, loop, self.openflow.connsets.get)
         DatapathCommands(self.datapath).register(self.unixctl)
+        # Native tunnelling's commands (ovs/route/*, tnl/*, netdev-dummy/ip4addr...) on the daemon's TnlContext.
+        TunnelCommands(self.switch, self.datapath.tnl, self._dummy_or_none).register(self.unixctl)
         runner = self.runner = BridgeRunner(self.switch, remote, init_root=self.args.db is None)
         runner.start()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -247,6 +252,10 @@ class Daemon:
     def _cmd_ofproto_list(self, args: list[str]) -> str:
         with self.switch.lock:
             return "".join(f"{n}\n" for n in sorted(self.switch.bridges))
+
+    def _dummy_or_none(self, name: str) -> DummyNetdev | None:
+        iface = self.switch.iface(name)
+        return iface.netdev if iface is not None and isinstance(iface.netdev, DummyNetdev) else None
 
     def _dummy(self, name: str) -> DummyNetdev:
         iface = self.switch.iface(name)
