@@ -663,9 +663,7 @@ class Backer:
         eps = self.tnl.ports.endpoint_ipv4()
         if eps != self._endpoints:
             self._endpoints = eps
-            setter = getattr(self.dpif, "set_tnl_endpoints", None)   # TODO(C): drop once helper A's lands.
-            if setter is not None:
-                setter(eps)
+            self.dpif.set_tnl_endpoints(eps)
 
     def _changed(self) -> bool | set[int]:
         """What changed since the flows were last made to agree with the bridges: False (nothing), True
