@@ -1,0 +1,103 @@
+"""Tunnel vports in a running pyvs-vswitchd on the dummy datapath, configured with the real ovs-vsctl: the
+``dpif/show`` lines and ``tnl/ports/show`` of Open vSwitch 3.1's reference setup (.helpers' reference capture,
+the same setup as tests/data/ofproto/tunnel_xlate_ovs31.txt), interface errors for bad options and for a second
+vport with the same configuration (texts from Open vSwitch: tests/data/ofproto/tunnel_options_ovs31.txt), and a
+VXLAN packet received on the underlay decapsulated to its vport, counted in its statistics, with the vport's
+status, as the database shows them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyvswitch.packet.build import icmp4_echo_frame, udp4_frame, vxlan4_frame
+
+from .conftest import Switchd
+
+PEER_MAC = "f8:bc:12:44:34:b6"
+
+# The reference's dpif/show lines for the vports (their OpenFlow and datapath numbers, and options).
+REFERENCE_DPIF_SHOW = """\
+    t2 2/4789: (vxlan: key=456, remote_ip=1.1.2.92)
+    t3 4/4789: (vxlan: csum=true, out_key=flow, remote_ip=1.1.2.93)
+    t4 5/6081: (geneve: key=123, remote_ip=flow)
+    t6 7/4790: (vxlan: dst_port=4790, key=789, remote_ip=1.1.2.92)"""
+# gre_sys gets the lowest free datapath number (2 in the reference, where fewer ports existed then).
+REFERENCE_GRE = re.compile(r"^    t1 3/\d+: \(gre: key=456, remote_ip=1\.1\.2\.92\)$", re.MULTILINE)
+REFERENCE_PORTS = {"vxlan_sys_4789 (4789) ref_cnt=2", "genev_sys_6081 (6081) ref_cnt=1",
+                   "vxlan_sys_4790 (4790) ref_cnt=1"}
+
+
+def _setup(s: Switchd) -> str:
+    s.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy", "--",
+            "add-port", "br0", "p1", "--", "set", "interface", "p1", "type=dummy", "ofport_request=1")
+    s.vsctl("set", "Open_vSwitch", ".", "other_config:stats-update-interval=1000")
+    s.vsctl("add-br", "int-br", "--", "set", "bridge", "int-br", "datapath_type=dummy",
+            "--", "add-port", "int-br", "t2", "--", "set", "interface", "t2", "type=vxlan",
+            "options:remote_ip=1.1.2.92", "options:key=456", "ofport_request=2",
+            "--", "add-port", "int-br", "t1", "--", "set", "interface", "t1", "type=gre",
+            "options:remote_ip=1.1.2.92", "options:key=456", "ofport_request=3",
+            "--", "add-port", "int-br", "t3", "--", "set", "interface", "t3", "type=vxlan",
+            "options:remote_ip=1.1.2.93", "options:out_key=flow", "options:csum=true", "ofport_request=4",
+            "--", "add-port", "int-br", "t4", "--", "set", "interface", "t4", "type=geneve",
+            "options:remote_ip=flow", "options:key=123", "ofport_request=5",
+            "--", "add-port", "int-br", "t6", "--", "set", "interface", "t6", "type=vxlan",
+            "options:remote_ip=1.1.2.92", "options:key=789", "options:dst_port=4790", "ofport_request=7",
+            "--", "add-port", "int-br", "p0", "--", "set", "interface", "p0", "type=dummy", "ofport_request=10")
+    for cmd in (["netdev-dummy/ip4addr", "br0", "1.1.2.88/24"], ["ovs/route/add", "1.1.2.92/24", "br0"],
+                ["tnl/neigh/set", "br0", "1.1.2.92", PEER_MAC]):
+        r = s.appctl(*cmd)
+        assert r.returncode == 0 and r.stdout == "OK\n", (cmd, r.stdout, r.stderr)
+    return s.get("Interface", "br0", "mac_in_use").strip('"')
+
+
+def test_show_errors_and_statistics(switchd: Switchd) -> None:
+    s = switchd
+    br0_mac = _setup(s)
+    show = s.appctl("dpif/show").stdout
+    assert REFERENCE_DPIF_SHOW in show
+    assert REFERENCE_GRE.search(show), show
+    ports = s.appctl("tnl/ports/show").stdout.splitlines()
+    assert ports[0] == "Listening ports:"
+    assert REFERENCE_PORTS <= set(ports[1:])
+    assert any(re.fullmatch(r"gre_sys \(\d+\) ref_cnt=1", line) for line in ports[1:]), ports
+    verbose = s.appctl("tnl/ports/show", "-v").stdout
+    assert (f"vxlan_sys_4789 (4789) : eth(dst={br0_mac}),eth_type(0x0800),ipv4(dst=1.1.2.88,proto=17,frag=no),"
+            "udp(dst=4789)") in verbose
+
+    # Bad options and a second vport configured like t2: Open vSwitch's errors, and the vport is not added.
+    r = s.vsctl("add-port", "int-br", "bad", "--", "set", "interface", "bad", "type=vxlan",
+                "options:remote_ip=224.1.1.1")
+    assert "Error detected while setting up 'bad'" in r.stderr
+    assert s.get("Interface", "bad", "error") == '"bad: multicast remote_ip=224.1.1.1 not allowed"'
+    assert s.get("Interface", "bad", "ofport") == "-1"
+    s.vsctl("add-port", "int-br", "dup", "--", "set", "interface", "dup", "type=vxlan",
+            "options:remote_ip=1.1.2.92", "options:key=456")
+    assert s.get("Interface", "dup", "error") == '"could not add network device dup to ofproto (File exists)"'
+    assert "vxlan_sys_4789 (4789) ref_cnt=2" in s.appctl("tnl/ports/show").stdout
+
+    # A VXLAN packet to br0's address: popped on br0, delivered by t2 (NORMAL on int-br floods it to p0).
+    inner = icmp4_echo_frame(eth_src="50:54:00:00:00:0a", eth_dst="50:54:00:00:00:09", ip_src="192.168.0.1",
+                             ip_dst="192.168.0.2")
+    outer = vxlan4_frame(inner, vni=456, eth_src=PEER_MAC, eth_dst=br0_mac, ip_src="1.1.2.92", ip_dst="1.1.2.88")
+    r = s.appctl("netdev-dummy/receive", "p1", outer.hex())
+    assert r.returncode == 0, r.stderr
+    flows = s.appctl("dpctl/dump-flows").stdout
+    assert "actions:tnl_pop(4789)" in flows
+    assert re.search(r"tunnel\(tun_id=0x1c8,src=1\.1\.2\.92,dst=1\.1\.2\.88,.*in_port\(4789\)", flows), flows
+    # And a packet from p0 to t2 is encapsulated towards 1.1.2.92 (NORMAL learned 50:54:00:00:00:0a on t2).
+    back = udp4_frame(eth_src="50:54:00:00:00:09", eth_dst="50:54:00:00:00:0a", ip_src="192.168.0.2",
+                      ip_dst="192.168.0.1")
+    s.appctl("netdev-dummy/receive", "p0", back.hex())
+    assert "tnl_push(tnl_port(4789)" in s.appctl("dpctl/dump-flows").stdout
+
+    def stats() -> str | None:
+        v = s.get("Interface", "t2", "statistics")
+        return v if "tx_packets=1" in v and "rx_packets=1" in v else None
+    got = s.wait_until(stats)
+    assert got == f"{{rx_bytes={len(inner)}, rx_packets=1, tx_bytes={len(back)}, tx_packets=1}}"
+    s.wait_until(lambda: s.get("Interface", "t2", "status") != "{}")
+    assert s.get("Interface", "t2", "status") == "{tunnel_egress_iface=br0, tunnel_egress_iface_carrier=up}"
+    # t3's remote is in the same route; t4's (remote_ip=flow: Open vSwitch looks up ::) has no route here.
+    assert s.get("Interface", "t3", "status") == "{tunnel_egress_iface=br0, tunnel_egress_iface_carrier=up}"
+    assert s.get("Interface", "t4", "status") == "{}"
