@@ -544,6 +544,8 @@ class DatapathCommands:
                     if where is not None:
                         backer, (dpb, key) = b, where
                         break
+                    if b.tunnels.is_tunnel(F.storage_get(key, "in_port")):
+                        raise CommandError("no OpenFlow tunnel port for this packet")
                 else:
                     raise CommandError("Cannot find bridge for the datapath flow's in_port")
             assert backer is not None and dpb is not None
