@@ -160,6 +160,8 @@ class _XEntry:
     fin_timeouts: list[tuple[Any, Rule]]
     #: Tunnel vports the packets were received through or sent to: (netdev, "rx" or "tx").
     netdevs: list[tuple[Any, str]] = field(default_factory=list)
+    #: Neighbour entries (bridge, IP) the tunnel outputs use: refreshed by the traffic.
+    neighs: list[tuple[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, bridge: DpBridge, res: XlateResult, rx: Any = None) -> _XEntry:
@@ -168,7 +170,7 @@ class _XEntry:
         groups = [(res.bridge_name or bridge.name, gid, buckets) for gid, buckets in res.groups_hit]
         netdevs = ([(rx, "rx")] if rx is not None else []) + list(res.tnl_stats)
         return cls(bridge, list(res.rules_hit), learned, groups, list(res.learns), list(res.fin_timeouts),
-                   netdevs)
+                   netdevs, list(res.tnl_neighs))
 
 
 class DpBridge:
@@ -651,6 +653,7 @@ class Backer:
             return None
         self._pass_results[key] = res
         self._pass_rx[key] = tp.netdev if tp is not None else None
+        self._tnl_requests.extend(res.tnl_requests)
         return res.actions, self._dp_mask(key, res.wc.mask)
 
     def count(self, name: str, n: int = 1) -> None:
@@ -800,7 +803,7 @@ class Backer:
             fresh = _XEntry.of(entry.bridge, res, self._pass_rx.get(flow.key if flow.orig_key is None
                                                                      else flow.orig_key))
             entry.rules, entry.groups, entry.learns = fresh.rules, fresh.groups, fresh.learns
-            entry.fin_timeouts, entry.netdevs = fresh.fin_timeouts, fresh.netdevs
+            entry.fin_timeouts, entry.netdevs, entry.neighs = fresh.fin_timeouts, fresh.netdevs, fresh.neighs
             entry.learned = fresh.learned or entry.learned
 
     def _push(self, d: FlowStatsDelta) -> None:
@@ -816,6 +819,9 @@ class Backer:
         for _, gid, buckets in entry.groups:
             self._account_group(entry.bridge, gid, buckets, d.packets, d.bytes)
         _credit_netdevs(entry, d.packets, d.bytes)
+        if self.tnl is not None:
+            for bname, ip in entry.neighs:
+                self.tnl.neigh.lookup(bname, ip)    # A hit keeps the entry alive while tunnel traffic flows.
         for bname, vlan, mac, port in entry.learned:
             # Learn or refresh, never move: these packets may have arrived before the address moved elsewhere.
             br = self.bridges.get(bname)

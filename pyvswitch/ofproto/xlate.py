@@ -111,8 +111,9 @@ listening ports).  As Open vSwitch's userspace datapath tunnels natively:
   (``-> tunneling to NEXTHOP via DEV``), which must leave through the port named like a bridge of this datapath
   (that bridge's own port: ``native tunnel routing failed`` otherwise), finds the next hop's MAC in the neighbour
   cache of that bridge (a miss reports ``neighbor cache miss for IP on bridge BR, sending ARP request`` (ND for
-  IPv6), queues the request in ``XlateResult.tnl_requests`` for the caller to send through that bridge when
-  side effects are allowed, and drops the packet), and emits ``tnl_push(...)`` (``native_tnl.build_tnl_push``;
+  IPv6), queues the request in ``XlateResult.tnl_requests`` for the caller to send through that bridge (unless
+  tracing without side effects), and drops the packet; a hit is listed in ``XlateResult.tnl_neighs``, whose
+  entries the megaflow's traffic keeps alive, as Open vSwitch's xlate cache does), and emits ``tnl_push(...)`` (``native_tnl.build_tnl_push``;
   Geneve options from the ``tun_metadataN`` fields through the bridge's TLV map, plus the received options no
   mapping claims).  Translation then continues in the underlay bridge as if the encapsulated packet came in on
   its own port: its key is the outer packet's, its wildcards are thrown away (the datapath flow matches the
@@ -429,8 +430,10 @@ class XlateResult:
     #: a decapsulated packet was received on).
     tnl_stats: list[tuple[Any, str]] = field(default_factory=list)
     #: ARP requests and ND solicitations native tunnelling wants sent for a neighbour cache miss: (bridge name,
-    #: the OpenFlow port they enter the bridge on, frame); only with side effects.
+    #: the OpenFlow port they enter the bridge on, frame); not for a trace without side effects.
     tnl_requests: list[tuple[str, int, bytes]] = field(default_factory=list)
+    #: The neighbour entries tunnel outputs used: (bridge name, IP); the megaflow's traffic keeps them alive.
+    tnl_neighs: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -795,7 +798,8 @@ class _Ctx:
             v6 = isinstance(nexthop, ipaddress.IPv6Address) and nexthop.ipv4_mapped is None
             self.report("detail", f"neighbor cache miss for {nexthop} on bridge {under.name}, "
                                   f"sending {'ND' if v6 else 'ARP'} request")
-            if self.side_effects and src is not None:
+            # The revalidator asks too (no trace does): a flow whose neighbour expired resolves it again.
+            if (self.side_effects or self.trace is None) and src is not None:
                 if v6:
                     frame = nd_ns_frame(eth_src=smac.to_bytes(6, "big"), ip_src=str(src), target=str(nexthop))
                 else:
@@ -805,6 +809,7 @@ class _Ctx:
         if src is None:
             self.report("warn", "native tunnel routing failed")
             return
+        self.res.tnl_neighs.append((under.name, nexthop))
         self.report("detail", f"tunneling from {format_mac(smac)} {src} to {format_mac(dmac)} {nexthop}")
         cfg = tp.config
         ipv6 = isinstance(params.dst, ipaddress.IPv6Address)

@@ -261,3 +261,25 @@ def test_removing_vports_releases_listening_ports(rig: Rig) -> None:
     rig.set_intbr_ports(only=("t2", "t1"))
     assert (rig.tnl.ports.ref_count(4789), rig.tnl.ports.ref_count(6081), rig.tnl.ports.ref_count(3)) == (1, 0, 1)
     assert sorted(rig.backer.odp_port_names()) == [0, 1, 2, 3, 4, 100, 4789]
+
+
+def test_tunnel_traffic_keeps_its_neighbour_and_an_expired_one_is_asked_again(rig: Rig) -> None:
+    rig.tnl.neigh.set_aging(10)
+    rig.backer.set_config(max_idle=100)     # The megaflow outlives the neighbour entry.
+    rig.neigh()
+    frame = udp4_frame(eth_src="50:54:00:00:00:05", eth_dst="50:54:00:00:00:07", ip_src="192.168.0.1",
+                       ip_dst="192.168.0.2", dport=4)
+    rig.backer.receive(2, [frame])
+    for _ in range(3):
+        rig.clock.advance(6)
+        rig.backer.receive(2, [frame])      # A megaflow hit: only its statistics see it.
+        rig.backer.run()
+        rig.tnl.run()
+    assert rig.tnl.neigh.lookup("br0", "1.1.2.92") is not None
+    # Without traffic the entry expires; the revalidated flow asks for it again (ARP out of p1) and drops.
+    rig.clock.advance(11)
+    rig.tnl.run()
+    rig.sent[1].clear()
+    rig.backer.run()
+    rig.backer.send_tnl_requests()
+    assert len(rig.sent[1]) == 1 and rig.sent[1][0][12:14] == b"\x08\x06"
