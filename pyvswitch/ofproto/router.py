@@ -162,6 +162,7 @@ class Router:
             gw_a = None
         if gw_a is not None and gw_a.version != net.version:
             raise RouteError("Error while inserting route.")
+        src_a: IPAddress | None
         if src is not None:
             src_a = _as_address(src)
             if all(a.ip != src_a for a in self._addrs.get(dev, [])):

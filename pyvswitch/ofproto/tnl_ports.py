@@ -88,7 +88,7 @@ class _Entry:
         return f"{self.name} ({self.dp_port}) : eth(dst={mac}),{l3}{l4}"
 
 
-def _addr(a: object) -> IPAddress:
+def _addr(a: IPAddress | str | int) -> IPAddress:
     ip = ipaddress.ip_address(a) if not isinstance(a, (IPv4Address, IPv6Address)) else a
     if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
