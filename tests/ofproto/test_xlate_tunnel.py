@@ -44,6 +44,8 @@ VPORTS = {
     "t8": ("gre", {"remote_ip": "1.1.2.92", "csum": "true", "tos": "inherit", "ttl": "inherit",
                    "df_default": "false"}, 8),
     "t9": ("vxlan", {"remote_ip": "9.9.9.9"}, 9),
+    "t7": ("vxlan", {"remote_ip": "fd00::92", "key": "7"}, 11),
+    "t10": ("geneve", {"remote_ip": "fd00::93"}, 12),
 }
 DP = {"vxlan": 4789, "geneve": 6081, "gre": 3}
 
@@ -95,6 +97,8 @@ class Rig:
         self.tnl.dummy_mac = lambda name: int(BR0_MAC.replace(":", ""), 16) if name == "br0" else None
         self.tnl.set_dummy_address("br0", ipaddress.ip_interface("1.1.2.88/24"))
         self.tnl.add_user_route("1.1.2.92/24", "br0")
+        self.tnl.set_dummy_address("br0", ipaddress.ip_interface("fd00::88/64"))
+        self.tnl.add_user_route("fd00::/64", "br0")
         self.br0.tables.apply([parse_flow_mod("actions=NORMAL").fm])
 
     def _port(self, ofport: int, name: str, dp: int) -> DpPort:
@@ -116,6 +120,7 @@ class Rig:
 
     def neigh(self) -> None:
         self.tnl.neigh.set("br0", "1.1.2.92", int(PEER_MAC.replace(":", ""), 16))
+        self.tnl.neigh.set("br0", "fd00::92", int("f8bc124434b7", 16))
 
     def flows(self, bridge: OFProto, *texts: str) -> None:
         bridge.tables.apply([parse_flow_mod(t).fm for t in texts])
@@ -257,7 +262,7 @@ def test_routing_through_a_device_that_is_not_a_bridge(rig: Rig) -> None:
 
 
 def test_removing_vports_releases_listening_ports(rig: Rig) -> None:
-    assert rig.tnl.ports.ref_count(4789) == 3
+    assert rig.tnl.ports.ref_count(4789) == 4
     rig.set_intbr_ports(only=("t2", "t1"))
     assert (rig.tnl.ports.ref_count(4789), rig.tnl.ports.ref_count(6081), rig.tnl.ports.ref_count(3)) == (1, 0, 1)
     assert sorted(rig.backer.odp_port_names()) == [0, 1, 2, 3, 4, 100, 4789]
@@ -283,3 +288,15 @@ def test_tunnel_traffic_keeps_its_neighbour_and_an_expired_one_is_asked_again(ri
     rig.backer.run()
     rig.backer.send_tnl_requests()
     assert len(rig.sent[1]) == 1 and rig.sent[1][0][12:14] == b"\x08\x06"
+
+
+def test_ipv6_neighbour_miss_sends_a_solicitation(rig: Rig) -> None:
+    frame = udp4_frame(eth_src="50:54:00:00:00:05", eth_dst="50:54:00:00:00:07", ip_src="192.168.0.1",
+                       ip_dst="192.168.0.2", dport=12)
+    rig.backer.receive(2, [frame])
+    ns = rig.sent[1]
+    assert len(ns) == 1
+    # To fd00::93's solicited-node group (33:33:ff:00:00:93), from fd00::88, ICMPv6 type 135 for fd00::93.
+    assert ns[0][:6] == bytes.fromhex("3333ff000093") and ns[0][12:14] == b"\x86\xdd"
+    assert ns[0][22:38] == ipaddress.ip_address("fd00::88").packed and ns[0][54] == 135
+    assert ns[0][62:78] == ipaddress.ip_address("fd00::93").packed
