@@ -19,6 +19,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyvswitch.flow.extract import extract
 from pyvswitch.flow.match import Wildcards
@@ -230,3 +232,27 @@ def test_edge_cases() -> None:
     assert "User: 1.1.38.0/32 dev br0 GW 1.1.2.1" in show and "1.1.30.0" not in show
     assert tnl.neigh.lookup("br0", "1.2.3.4") == 1 and tnl.neigh.lookup("br0", "1.2.3.6") == 1
     assert tnl.neigh.aging == 1
+
+
+_WORDS = st.sampled_from(["br0", "p1", "nodev", "1.1.2.88/24", "1.1.2.0/24", "1.1.2.1", "::", "::1/128",
+                          "2001:db8::88/64", "pkt_mark=", "pkt_mark=0x", "pkt_mark=-", "src=", "src=1.1.2.88",
+                          "/", "//", "0:0:0:0:0:0", "-v", "0", "3600", "1.1.2.88/255.255.255.0", "ffff:", ""])
+_ARG = st.one_of(_WORDS, st.text(max_size=24), st.builds(lambda a, b: a + b, _WORDS, _WORDS))
+
+
+@settings(max_examples=400, deadline=None)
+@given(cmd=st.sampled_from(["ovs/route/add", "ovs/route/del", "ovs/route/lookup", "ovs/route/show",
+                            "tnl/neigh/set", "tnl/neigh/aging", "tnl/arp/set", "tnl/ports/show",
+                            "netdev-dummy/ip4addr", "netdev-dummy/ip6addr"]),
+       args=st.lists(_ARG, max_size=6))
+def test_any_arguments_get_a_reply_not_an_internal_error(cmd: str, args: list[str]) -> None:
+    server, tnl = FUZZ_DAEMON
+    result, error = server.execute(cmd, args)
+    assert (result is None) != (error is None)
+    assert error is None or not error.startswith("internal error"), (cmd, args, error)
+    tnl.router.show()
+    tnl.ports.show(True)
+    tnl.neigh.show()
+
+
+FUZZ_DAEMON = make_daemon()
