@@ -205,15 +205,22 @@ class RouteMonitor:
 
     def resync(self) -> None:
         """Asks for a new snapshot soon, changed or not."""
-        self._wake_w.send(b"x")
+        if not self._stop.is_set():
+            self._wake_w.send(b"x")
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stops the thread.  The caller must not hold the lock the callback takes, or the join times out."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._wake_w.send(b"x")
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return      # Still in its callback: it closes nothing it uses, and exits after it.
             self._thread = None
+        self._wake_r.close()
+        self._wake_w.close()
 
     def _main(self, sock: socket.socket) -> None:
         ipr: IPRoute | None = None

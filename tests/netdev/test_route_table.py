@@ -120,3 +120,32 @@ def test_snapshot_and_monitor(netns: str) -> None:
     changes = int(rest.split("CHANGES ")[1].split()[0])
     assert changes >= 3
     assert "STOPPED True" in rest
+
+
+def test_resync_stop_and_a_failing_callback() -> None:
+    """``resync`` asks for a snapshot without any change; a callback that raises does not stop the monitor;
+    ``stop`` may be called twice and ``resync`` after it does nothing."""
+    import time
+
+    from pyvswitch.netdev.route_table import RouteMonitor, Snapshot
+
+    snaps: list[Snapshot] = []
+
+    def callback(snap: Snapshot) -> None:
+        snaps.append(snap)
+        if len(snaps) == 1:
+            raise RuntimeError("a bug in the user")
+
+    m = RouteMonitor(callback)
+    m.start()
+    for n in (1, 2):
+        m.resync()
+        deadline = time.monotonic() + 2
+        while len(snaps) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(snaps) == n
+    assert any(link.name == "lo" for link in snaps[-1].links.values())
+    m.stop()
+    m.stop()
+    m.resync()
+    assert m.n_snapshots == 2
