@@ -13,9 +13,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+
+from pyvswitch.netdev.route_table import RouteMonitor, Snapshot
 
 ROOT = Path(__file__).parent.parent.parent
 TRANSCRIPT = ROOT / "tests" / "data" / "vswitchd" / "tnl_appctl_ovs31.txt"
@@ -125,10 +128,6 @@ def test_snapshot_and_monitor(netns: str) -> None:
 def test_resync_stop_and_a_failing_callback() -> None:
     """``resync`` asks for a snapshot without any change; a callback that raises does not stop the monitor;
     ``stop`` may be called twice and ``resync`` after it does nothing."""
-    import time
-
-    from pyvswitch.netdev.route_table import RouteMonitor, Snapshot
-
     snaps: list[Snapshot] = []
 
     def callback(snap: Snapshot) -> None:
