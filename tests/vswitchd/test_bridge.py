@@ -37,14 +37,15 @@ def test_ofport_assignment_requests_persisted_and_lowest_free() -> None:
 def test_errors_and_removal() -> None:
     sw = Switch()
     # Dummy ports on a real datapath (no device is touched); a system port whose device does not exist, a tunnel
-    # (not supported yet) and an unknown type are errors.
-    spec = BridgeSpec("ub", "br0", "netdev", (_iface("br0", "dummy"), _iface("p1", "dummy"), _iface("p2", "vxlan"),
-                                              _iface("p3", "bogus"), _iface("pvbnosuch4", "")))
+    # type pyvswitch does not have (stt), a VXLAN port without its remote and an unknown type are errors.
+    spec = BridgeSpec("ub", "br0", "netdev", (_iface("br0", "dummy"), _iface("p1", "dummy"), _iface("p2", "stt"),
+                                              _iface("p3", "bogus"), _iface("pvbnosuch4", ""), _iface("p5", "vxlan")))
     sw.reconfigure(_want(spec))
     ifaces = sw.bridges["br0"].ifaces
     assert ifaces["p1"].ofport == 1 and ifaces["p1"].error is None
     assert ifaces["p2"].ofport == -1 and "not support" in (ifaces["p2"].error or "")
     assert "Address family not supported" in (ifaces["p3"].error or "")
+    assert ifaces["p5"].ofport == -1 and ifaces["p5"].error == "p5: vxlan type requires valid 'remote_ip' argument"
     assert ifaces["pvbnosuch4"].error == "could not open network device pvbnosuch4 (No such device)"
     # The same name in two bridges: the second is refused.
     other = BridgeSpec("uc", "br1", "dummy", (_iface("p1"),))

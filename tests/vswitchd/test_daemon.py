@@ -45,7 +45,7 @@ def test_errors_are_reported_not_fatal(br0: Switchd) -> None:
     assert s.get("Interface", "bad", "ofport") == "-1"
     assert s.get("Interface", "bad", "error") == \
         '"could not open network device bad (Address family not supported by protocol)"'
-    # A system port whose device does not exist, and a tunnel (not supported yet): errors, not crashes.
+    # A system port whose device does not exist, and a VXLAN port without remote_ip: errors, not crashes.
     # (The bridge's own port a dummy one: no TAP device is created for the test.)
     s.vsctl("add-br", "br1", "--", "set", "bridge", "br1", "datapath_type=netdev", "--", "set", "interface", "br1",
             "type=dummy")
@@ -54,7 +54,7 @@ def test_errors_are_reported_not_fatal(br0: Switchd) -> None:
     assert s.get("Interface", "pvsnoeth9", "error") == \
         '"could not open network device pvsnoeth9 (No such device)"'
     s.vsctl("add-port", "br1", "vx9", "--", "set", "interface", "vx9", "type=vxlan")
-    assert "not support" in s.get("Interface", "vx9", "error")
+    assert s.get("Interface", "vx9", "error") == '"vx9: vxlan type requires valid \'remote_ip\' argument"'
     # A pcap file that cannot be written is a configuration error of that port.
     s.vsctl("add-port", "br0", "p3", "--", "set", "interface", "p3", "type=dummy",
             "options:pcap=/nonexistent/dir/x.pcap")
