@@ -298,3 +298,23 @@ def test_push_equals_ovs_and_pop_accepts_ovs(i: int) -> None:
             from pyvswitch.packet.checksum import csum_update16
             ours[40:42] = csum_update16(int.from_bytes(ours[40:42], "big"), old, f["tp_src"]).to_bytes(2, "big")
     assert bytes(ours) == ovs
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from([c[0] for c in OVS_CASES]), st.integers(0, 400), st.integers(0, 6),
+       st.sampled_from(["", ",", "(", ")", "{", "}", "=", "/", "0x", "-1", "zz", "99999999999"]))
+def test_tnl_push_parser_fuzz(text: str, cut: int, drop: int, insert: str) -> None:
+    bad = text[:cut] + insert + text[cut + drop:]
+    try:
+        odp.parse_actions(bad)
+    except odp.OdpParseError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="{}(),=/0x1afclsyptenv", max_size=60))
+def test_geneve_flow_parser_fuzz(body: str) -> None:
+    try:
+        odp.parse_flow(f"tunnel(dst=1.1.1.1,geneve({body})),in_port(1)")
+    except odp.OdpParseError:
+        pass
