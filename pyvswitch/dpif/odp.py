@@ -1420,10 +1420,10 @@ def _parse_geneve_opts(text: str) -> bytes:
         if ln:
             if data_text is None or "/" in data_text:
                 raise OdpParseError(f"bad Geneve option data in {{{body}}}")
-            v = _int(data_text)
-            if v >> (8 * ln):
+            number = _int(data_text)
+            if number >> (8 * ln):
                 raise OdpParseError(f"Geneve option data longer than {ln} bytes")
-            data = v.to_bytes(ln, "big")
+            data = number.to_bytes(ln, "big")
         elif data_text is not None:
             raise OdpParseError(f"Geneve option data with len=0 in {{{body}}}")
         out += struct.pack("!HBB", cls, typ, ln // 4) + data
