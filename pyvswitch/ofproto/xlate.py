@@ -262,9 +262,10 @@ _MPLS_SLOTS = ("mpls_lse", "_mpls_lse1", "_mpls_lse2")
 # Connection tracking state, which a patch port or ct_clear clears.
 _CT_ALL = _smasks("ct_state", "ct_zone", "ct_mark", "ct_label", "ct_nw_proto", "ct_nw_src", "ct_nw_dst",
                   "ct_ipv6_src", "ct_ipv6_dst", "ct_tp_src", "ct_tp_dst")
+# Every tunnel field, the raw Geneve options of a decapsulated packet included.
 _TUNNEL = _smasks("tun_id", "tun_src", "tun_dst", "tun_ipv6_src", "tun_ipv6_dst", "tun_flags", "tun_gbp_id",
                   "tun_gbp_flags", "_tun_tos", "_tun_ttl", "_tun_tp_src", "_tun_tp_dst", "_tun_metadata_present",
-                  "tun_metadata")
+                  "tun_metadata") | GENEVE_RAW_MASK
 # What a resumed translation takes from its frozen state rather than from the datapath's key.
 _FROZEN_PIPELINE = _smask("in_port") | _smask("metadata") | _smask("regs") | _smask("actset_output")
 _CT_STATE_NEW_TRK = 0x01 | 0x20
@@ -1810,7 +1811,7 @@ def _outer_key(key: int, in_port: int, smac: int, dmac: int, src: Any, params: A
     """The flow key of the encapsulated packet as it enters the underlay bridge on ``in_port``: the outer
     Ethernet, IP and UDP headers, no VLAN, no tunnel, no pipeline fields (the inner packet's other fields stay, as
     they do in Open vSwitch's flow at that point)."""
-    k = key & ~(_VLANS_ALL | _TUNNEL | GENEVE_RAW_MASK | _PIPELINE_ONLY | _CT_ALL | _MPLS_STACK | _L3L4)
+    k = key & ~(_VLANS_ALL | _TUNNEL | _PIPELINE_ONLY | _CT_ALL | _MPLS_STACK | _L3L4)
     k = _sput(_sput(k, "dl_src", smac), "dl_dst", dmac)
     if params.dst.version == 6:
         k = _sput(k, "dl_type", ETH_TYPE_IPV6)
@@ -2055,7 +2056,7 @@ def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, sid
     if not T.tunnel_present(key):
         # A packet that did not come out of a tunnel has no tunnel fields in the datapath: what actions set or
         # read of them is not the megaflow's business (Open vSwitch clears these bits the same way).
-        ctx.wc.mask &= ~(_TUNNEL | GENEVE_RAW_MASK)
+        ctx.wc.mask &= ~_TUNNEL
     if _sget(key, "dl_type") not in _MPLS_TYPES:
         ctx.wc.mask &= ~_MPLS_STACK
     res = ctx.res

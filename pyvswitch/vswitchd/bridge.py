@@ -99,7 +99,8 @@ class BridgeSpec:
     #: Flow_Table rows: (table id, name, flow_limit, overflow_policy is "evict", prefix fields or None).
     flow_tables: tuple[tuple[int, str | None, int | None, bool, tuple[str, ...] | None], ...] = ()
     flood_vlans: tuple[int, ...] = ()
-    #: other_config keys the datapath reads: mac-aging-time, mac-table-size, forward-bpdu.
+    #: other_config keys the datapath reads: mac-aging-time, mac-table-size, forward-bpdu; and hwaddr (the
+    #: Ethernet address of the bridge's own port).
     other_config: tuple[tuple[str, str], ...] = ()
 
 
@@ -159,7 +160,8 @@ def desired_state(idl: Any) -> Desired:
                                   tuple(sorted(controllers, key=lambda c: c.target)), br["fail_mode"],
                                   tuple(sorted(br["protocols"])), _flow_tables(br, by_uuid["Flow_Table"]),
                                   tuple(sorted(br["flood_vlans"])),
-                                  _pick(br["other_config"], ("mac-aging-time", "mac-table-size", "forward-bpdu"))))
+                                  _pick(br["other_config"], ("mac-aging-time", "mac-table-size", "forward-bpdu",
+                                                             "hwaddr"))))
     return Desired(root.uuid, root["next_cfg"], root["cur_cfg"], interval,
                    tuple(sorted(bridges, key=lambda b: b.name)),
                    _pick(root["other_config"], ("flow-limit", "max-idle", "vlan-limit")))
@@ -319,6 +321,7 @@ class Switch:
         self.controller_status: Callable[[Bridge], dict[str, dict[str, Any]]] = lambda br: {}
         self.coverage: dict[str, int] = {}
         self._refused: set[tuple[str, str]] = set()   # (bridge, interface) pairs already reported as duplicates
+        self._bad_hwaddr: set[str] = set()   # Bridges whose other_config:hwaddr was reported as invalid.
         #: Set when the running state changed outside a reconfiguration (a control command), so that the bridge
         #: thread writes it back without waiting for the next statistics update.
         self.dirty = threading.Event()
@@ -373,6 +376,7 @@ class Switch:
             br.datapath_id_config = spec.datapath_id_config
             br.flood_vlans, br.other_config = spec.flood_vlans, spec.other_config
             self._reconfigure_bridge(br, spec, claimed)
+            self._apply_hwaddr(br)
             br.sync_ofproto()
             if br.flow_tables != spec.flow_tables:
                 br.configure_tables(spec.flow_tables)
@@ -382,6 +386,22 @@ class Switch:
                     cb(br)
         for done in self.reconfigured:
             done(want)
+
+    def _apply_hwaddr(self, br: Bridge) -> None:
+        """``other_config:hwaddr``: the Ethernet address of the bridge's own port, for a dummy one (the address
+        native tunnels send from, and the datapath ID's; Open vSwitch sets it on any internal port)."""
+        want = dict(br.other_config).get("hwaddr")
+        local = br.ifaces.get(br.name)
+        dev = local.netdev if local is not None else None
+        if want is None or dev is None or dev.netdev_class != "dummy-internal":
+            return
+        mac = want.lower()
+        if re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac) and not int(mac[:2], 16) & 1:
+            dev.mac = mac  # type: ignore[attr-defined]
+        elif br.name not in self._bad_hwaddr:
+            self._bad_hwaddr.add(br.name)
+            log.warning("bridge %s: other_config:hwaddr=%s is not a unicast Ethernet address; ignored", br.name,
+                        want)
 
     def _del_bridge(self, name: str) -> None:
         br = self.bridges.pop(name)

@@ -67,6 +67,7 @@ class DatapathWiring:
         self.tnl = tnl if tnl is not None else TnlContext(switch.lock)
         self.tnl.dummy_mac = self._device_mac
         self.tnl.changed.append(self._tnl_changed)
+        self._dummies: set[str] = set()
         switch.bridge_added.append(self._added)
         switch.bridge_removed.append(self._removed)
         switch.reconfigured.append(self._reconfigured)
@@ -168,6 +169,8 @@ class DatapathWiring:
         br.rx_hook = rx
 
     def _removed(self, br: Bridge) -> None:
+        # The bridge's neighbours go with it, as in Open vSwitch.
+        self.tnl.neigh.flush(br.name)
         t = self.dp_type(br)
         backer = self.backers.get(t)
         if backer is not None:
@@ -225,6 +228,19 @@ class DatapathWiring:
                              mac_size=_int_option(oc, "mac-table-size", 1, 1 << 31))
         self.poller.set_ports(polled)
         # Dummy devices' addresses go with them; their MACs may have changed.
+        dummies = {i.spec.name for b in self.switch.bridges.values() for i in b.ifaces.values()
+                   if i.netdev is not None and i.netdev.netdev_class in ("dummy", "dummy-internal")}
+        for gone in self._dummies - dummies:
+            self.tnl.forget_dummy(gone)
+        self._dummies = dummies
+        if (self.tnl.route_monitor is None and not self.switch.override
+                and any(isinstance(i.netdev, VportNetdev) for i in by_name.values())):
+            # As Open vSwitch (without --enable-dummy=override), the host's routes matter once a tunnel exists,
+            # whatever the datapath type.
+            try:
+                self.tnl.start()
+            except Exception:
+                log.exception("starting the route monitor failed")
         self.tnl.refresh()
         self.update_tunnel_status()
 

@@ -9,8 +9,9 @@ status, as the database shows them.
 from __future__ import annotations
 
 import re
+import subprocess
 
-from pyvswitch.packet.build import icmp4_echo_frame, udp4_frame, vxlan4_frame
+from pyvswitch.packet.build import arp_reply_frame, icmp4_echo_frame, udp4_frame, vxlan4_frame
 
 from .conftest import Switchd
 
@@ -29,7 +30,8 @@ REFERENCE_PORTS = {"vxlan_sys_4789 (4789) ref_cnt=2", "genev_sys_6081 (6081) ref
 
 
 def _setup(s: Switchd) -> str:
-    s.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy", "--",
+    s.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy",
+            "other-config:hwaddr=aa:55:aa:55:00:00", "--",
             "add-port", "br0", "p1", "--", "set", "interface", "p1", "type=dummy", "ofport_request=1")
     s.vsctl("set", "Open_vSwitch", ".", "other_config:stats-update-interval=1000")
     s.vsctl("add-br", "int-br", "--", "set", "bridge", "int-br", "datapath_type=dummy",
@@ -98,6 +100,42 @@ def test_show_errors_and_statistics(switchd: Switchd) -> None:
     assert got == f"{{rx_bytes={len(inner)}, rx_packets=1, tx_bytes={len(back)}, tx_packets=1}}"
     s.wait_until(lambda: s.get("Interface", "t2", "status") != "{}")
     assert s.get("Interface", "t2", "status") == "{tunnel_egress_iface=br0, tunnel_egress_iface_carrier=up}"
-    # t3's remote is in the same route; t4's (remote_ip=flow: Open vSwitch looks up ::) has no route here.
+    # t3's remote is in the same route (t4's, remote_ip=flow, is the host's route to ::, if any).
     assert s.get("Interface", "t3", "status") == "{tunnel_egress_iface=br0, tunnel_egress_iface_carrier=up}"
-    assert s.get("Interface", "t4", "status") == "{}"
+
+
+def test_reference_trace(switchd: Switchd) -> None:
+    s = switchd
+    assert _setup(s) == "aa:55:aa:55:00:00"      # other-config:hwaddr
+    r = subprocess.run(["ovs-ofctl", "add-flow", f"unix:{s.rundir}/int-br.mgmt", "in_port=10,actions=output:2"],
+                       capture_output=True, text=True, timeout=20, check=False)
+    assert r.returncode == 0, r.stderr
+    # br0 learns the remote's MAC on p1, as in the reference.
+    arp = arp_reply_frame(eth_src=PEER_MAC, eth_dst="aa:55:aa:55:00:00", spa="1.1.2.92", tpa="1.1.2.88")
+    s.appctl("netdev-dummy/receive", "p1", arp.hex())
+    out = s.appctl("ofproto/trace", "int-br",
+                   "tcp,in_port=10,vlan_tci=0x0000,dl_src=50:54:00:00:00:05,dl_dst=50:54:00:00:00:07,"
+                   "nw_src=192.168.0.1,nw_dst=192.168.0.2,nw_tos=32,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=1,"
+                   "tp_dst=2,tcp_flags=0").stdout
+    # The reference's lines (its p1 was datapath port 4; here it is 1).
+    assert """    output:2
+     -> output to native tunnel
+     -> tunneling to 1.1.2.92 via br0
+     -> tunneling from aa:55:aa:55:00:00 1.1.2.88 to f8:bc:12:44:34:b6 1.1.2.92
+
+bridge("br0")
+-------------
+ 0. priority 0
+    NORMAL
+     -> forwarding to learned port
+""" in out
+    assert "Megaflow: recirc_id=0,eth,ip,in_port=10,nw_ecn=0,nw_frag=no\n" in out
+    assert ("Datapath actions: tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=f8:bc:12:44:34:b6,"
+            "src=aa:55:aa:55:00:00,dl_type=0x0800),ipv4(src=1.1.2.88,dst=1.1.2.92,proto=17,tos=0,ttl=64,"
+            "frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x1c8)),out_port(100)),1\n") in out
+    # A neighbour cache miss, as in the reference.
+    s.appctl("tnl/neigh/flush")
+    out = s.appctl("ofproto/trace", "int-br", "tcp,in_port=10,dl_src=50:54:00:00:00:05,"
+                   "dl_dst=50:54:00:00:00:07,nw_src=192.168.0.1,nw_dst=192.168.0.2,tp_src=1,tp_dst=2").stdout
+    assert "     -> neighbor cache miss for 1.1.2.92 on bridge br0, sending ARP request\n" in out
+    assert out.endswith("Megaflow: recirc_id=0,eth,ip,in_port=10,nw_ecn=0,nw_frag=no\nDatapath actions: drop\n")
