@@ -201,7 +201,7 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
     errors: list[str] = []
     fatal = False
     cfg: dict[str, object] = {"type": type_, "dst_port": DEFAULT_DST_PORTS[type_]}
-    keys = {"key": None, "in_key": None, "out_key": None}
+    keys: dict[str, str | None] = {"key": None, "in_key": None, "out_key": None}
     for opt, value in sorted(options.items()):
         if opt in ("remote_ip", "local_ip"):
             prefix = "remote" if opt == "remote_ip" else "local"
@@ -271,8 +271,8 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
     for which in ("in_key", "out_key"):
         text = keys[which] if keys[which] is not None else keys["key"]
         if text is not None:
-            value, flow = _parse_key(text)
-            cfg[which], cfg[f"{which}_present"], cfg[f"{which}_flow"] = value, True, flow
+            kval, flow = _parse_key(text)
+            cfg[which], cfg[f"{which}_present"], cfg[f"{which}_flow"] = kval, True, flow
     remote = cfg.get("remote_ip")
     local = cfg.get("local_ip")
     if remote is None and not cfg.get("remote_flow"):

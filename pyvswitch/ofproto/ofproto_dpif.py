@@ -546,14 +546,14 @@ class Backer:
         if tp is None:
             self.count("tnl_port_not_found")
             return None
-        br = self.bridges.get(tp.bridge)
-        if br is None:
+        tbr = self.bridges.get(tp.bridge)
+        if tbr is None:
             return None
         xkey = _with_in_port(key, tp.ofport)
         raw = geneve_raw(key)
-        if raw and br.ofproto.tlv_table is not None:
-            xkey |= options_to_metadata(raw, br.ofproto.tlv_table)
-        return br, xkey, tp.ofport, tp
+        if raw and tbr.ofproto.tlv_table is not None:
+            xkey |= options_to_metadata(raw, tbr.ofproto.tlv_table)
+        return tbr, xkey, tp.ofport, tp
 
     def upcall_entry(self, key: int) -> tuple[DpBridge, int] | None:
         """The bridge a datapath flow key enters and the key its translation starts from (``ofproto/trace`` of a
