@@ -50,6 +50,7 @@ DEFAULT_TTL = 64
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+_DIGITS = "0123456789"   # str.isdigit() also accepts other scripts' digits, which int() refuses.
 _KNOWN = frozenset(("remote_ip", "local_ip", "key", "in_key", "out_key", "dst_port", "tos", "ttl", "df_default",
                     "csum", "packet_type", "egress_pkt_mark"))
 
@@ -94,7 +95,8 @@ class TunnelConfig:
 
     def describe(self) -> str:
         """The options as ``dpif/show`` prints them: the configuration as Open vSwitch reconstructs it from what
-        it parsed (defaults left out), sorted by name."""
+        it parsed (defaults left out), sorted by name.  As in Open vSwitch, ``in_key=0 out_key=flow`` shows as
+        ``key=0`` (a ``flow`` key counts as the value 0 there)."""
         opts: dict[str, str] = {}
         if self.remote_ip is not None:
             opts["remote_ip"] = str(self.remote_ip)
@@ -172,7 +174,7 @@ def _parse_key(text: str) -> tuple[int, bool]:
     except ValueError:
         digits = ""
         for c in text.strip():
-            if not c.isdigit():
+            if c not in _DIGITS:
                 break
             digits += c
         return (int(digits) if digits else 0) & 0xFFFF_FFFF_FFFF_FFFF, False
@@ -187,7 +189,7 @@ def _atoi(text: str) -> int:
         s = s[1:]
     digits = ""
     for c in s:
-        if not c.isdigit():
+        if c not in _DIGITS:
             break
         digits += c
     return sign * int(digits) if digits else 0

@@ -11,6 +11,8 @@ import ipaddress
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.match import Wildcards
@@ -30,7 +32,7 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "data", "ofproto", "tunnel_
 
 def _cases() -> list[tuple[str, str, dict[str, str], str, str]]:
     out = []
-    with open(DATA) as f:
+    with open(DATA, encoding="utf-8") as f:
         for line in f:
             if not line.strip() or line.startswith("#"):
                 continue
@@ -196,3 +198,27 @@ def test_send_params_from_flow() -> None:
     marked = _port("m", 3, 4789, remote_ip="1.1.2.92", egress_pkt_mark="3")
     wc = Wildcards()
     assert send_params(marked, _inner(), wc).pkt_mark == 3 and F.storage_get(wc.mask, "pkt_mark")
+
+
+_OPTION_NAMES = ["remote_ip", "local_ip", "key", "in_key", "out_key", "dst_port", "tos", "ttl", "df_default",
+                 "csum", "packet_type", "egress_pkt_mark", "exts", "bogus"]
+_OPTION_VALUES = ["flow", "inherit", "1.1.1.1", "fd00::1", "224.0.0.1", "0", "-1", "0x10", "65536", "abc", "",
+                  "true", "false", "legacy_l2", "legacy_l3", "ptap", "gbp", "99999999999999999999999"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["vxlan", "geneve", "gre"]),
+       st.dictionaries(st.sampled_from(_OPTION_NAMES), st.sampled_from(_OPTION_VALUES) | st.text(max_size=8)))
+def test_any_options_give_a_config_or_an_error(type_: str, options: dict[str, str]) -> None:
+    """Bad configuration never raises anything but NetdevError, and a configuration that parses describes itself
+    in a form that parses back to the same configuration."""
+    try:
+        cfg = parse_tunnel_options("t", type_, options)
+    except NetdevError as e:
+        assert str(e).startswith("t: ")
+        return
+    assert 0 <= cfg.tos <= 0xFC and 1 <= cfg.ttl <= 255 and 0 < cfg.dst_port < 65536 or type_ == "gre"
+    if cfg.in_key_flow != cfg.out_key_flow and 0 in (cfg.in_key, cfg.out_key):
+        return      # Open vSwitch describes a key of 0 and a flow key as key=0 (see test_options_as_open_vswitch).
+    again = dict(kv.split("=", 1) for kv in cfg.describe().split(", ")) if cfg.describe() else {}
+    assert parse_tunnel_options("t", type_, again) == cfg
