@@ -17,6 +17,8 @@ What is covered, test by test:
 * ``test_vxlan_other_udp_port``: ``dst_port=4790``.
 * ``test_vxlan_ports_told_apart_by_remote`` (three hypervisors) and ``test_vxlan_ports_told_apart_by_key`` (two
   keys between two hypervisors, each to its own guest, and nothing across).
+* ``test_ipv6_underlay``: VXLAN and GRE between IPv6 underlay addresses, the next hop learnt by neighbour
+  discovery.
 * ``test_guest_offloads``: guests that leave TCP checksums (and segmentation) to their veth, as Linux does by
   default; the other tests turn that off, as Open vSwitch's own userspace tests do (see :mod:`tunnel_topo`).
 * ``test_fragmentation`` and ``test_frag_needed``: an underlay of MTU 1,400 under guests of MTU 1,500;
@@ -219,6 +221,28 @@ def test_guest_offloads(topo: Topo) -> None:
     # No segment reached a guest with a bad checksum.
     for g in (g1, g2):
         assert g.ns.snmp()["Tcp"]["InCsumErrors"] == 0, g.ns.snmp()["Tcp"]
+
+
+@pytest.mark.parametrize("type_", ["vxlan", "gre"])
+def test_ipv6_underlay(topo: Topo, type_: str) -> None:
+    """Tunnels between IPv6 underlay addresses (GRE over IPv6 is its own vport type, 109, in ``tnl_push``); the
+    next hop is learnt from a neighbour advertisement."""
+    topo.ipv6 = True
+    h1, h2 = topo.hypervisor(SWITCH_KIND), topo.hypervisor(SWITCH_KIND)
+    g1, g2 = h1.add_guest(1), h2.add_guest(1)
+    h1.add_tunnel("t1", type_, remote_ip=h2.ip6, key=100)
+    h2.add_tunnel("t1", type_, remote_ip=h1.ip6, key=100)
+    g1.ping_ok(g2)
+    g2.ping_ok(g1)
+    assert_tcp(g1, g2)
+    flows = dp_flows(h1)
+    header = {"vxlan": "size=70,type=4", "gre": "size=62,type=109"}[type_]
+    assert f"tnl_push(tnl_port({h1.dp_ports()[{'vxlan': 'vxlan_sys_4789', 'gre': 'gre_sys'}[type_]]})," \
+           f"header({header},eth(dst={br_phy_mac(h2)},src={br_phy_mac(h1)},dl_type=0x86dd)," \
+           f"ipv6(src={h1.ip6},dst={h2.ip6},label=0,proto={17 if type_ == 'vxlan' else 47}," in flows, flows
+    assert f"tunnel(tun_id=0x64,ipv6_src={h2.ip6},ipv6_dst={h1.ip6}," in flows, flows
+    neigh = h1.appctl("tnl/neigh/show").stdout
+    assert has_line(rf"^{re.escape(h2.ip6)} +{br_phy_mac(h2)} +br-phy *$", neigh), neigh
 
 
 # -- an underlay with a smaller MTU ------------------------------------------------------------------------

@@ -93,6 +93,7 @@ TUN_PORT = 10
 MIN_TCP_BYTES = 1_000_000
 UNDERLAY_NET = "10.0.0"
 ROUTER_IP = f"{UNDERLAY_NET}.254"
+UNDERLAY_NET6 = "fd00::"
 GUEST_NET = "192.168.1"
 
 
@@ -210,6 +211,8 @@ class Hypervisor:
         self.kind = kind
         self.name = f"h{index}"
         self.ip = f"{UNDERLAY_NET}.{index}"
+        #: The IPv6 underlay address (on br-phy when the topology has ``ipv6``).
+        self.ip6 = f"{UNDERLAY_NET6}{index:x}"
         self.ns = topo.netns(self.name)
         self.guests: list[Guest] = []
         self.switch: netns.Switch | None = None
@@ -226,6 +229,10 @@ class Hypervisor:
         # default answers an ARP request for any of its addresses on any device, so eth0 would claim the
         # underlay address that lives on br-phy and the router would send the tunnel packets to eth0's MAC.
         self.ns.sysctl("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2")
+        if topo.ipv6 and kind != "kernel":
+            # IPv6 for the switch's devices created from now on (br-phy above all), not for the NIC.
+            self.ns.sysctl("net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0")
+            self.ns.sysctl("net.ipv6.conf.eth0.disable_ipv6=1")
         if kind == "kernel":
             # The kernel's VXLAN device leaves the outer UDP checksum to the NIC; a veth does not compute it,
             # so the switch at the other end would see a wrong checksum and drop the packet.  A real NIC
@@ -247,8 +254,14 @@ class Hypervisor:
         wait_until("br-phy's internal port to appear", lambda: self.ns.link("br-phy"), timeout=10,
                    diagnose=sw.diagnose)
         self.ns.ip("addr", "add", f"{self.ip}/24", "dev", "br-phy")
+        if topo.ipv6:
+            # No duplicate address detection: the address is usable at once.
+            self.ns.ip("-6", "addr", "add", f"{self.ip6}/64", "dev", "br-phy", "nodad")
         self.ns.ip("link", "set", "br-phy", "up")
         self.ns.ip("link", "set", "br-int", "up", check=False)
+        if topo.ipv6 and self.ns.link("br-int") is not None:
+            # br-int's own port has no address: no router solicitations or listener reports from it.
+            self.ns.sysctl("net.ipv6.conf.br-int.disable_ipv6=1")
 
     def __repr__(self) -> str:
         return f"Hypervisor({self.name}, {self.kind}, {self.ip})"
@@ -326,6 +339,10 @@ class Hypervisor:
     def ofport(self, name: str) -> int:
         return self.sw.ofport(name)
 
+    def dp_ports(self) -> dict[str, int]:
+        """{datapath port name: number} from ``dpctl/show``."""
+        return self.sw.dp_ports()
+
     def diagnose(self) -> str:
         parts = [f"===== {self.name} ({self.kind}, {self.ip})"]
         parts.append(self.ns.run("ip", "-br", "addr", check=False).stdout)
@@ -355,11 +372,14 @@ class Topo:
 
     _ids = itertools.count(1)
 
-    def __init__(self, workdir: Path, underlay_mtu: int = 1500) -> None:
+    def __init__(self, workdir: Path, underlay_mtu: int = 1500, ipv6: bool = False) -> None:
         self.id = next(self._ids)
         self.workdir = workdir
         #: The MTU of the underlay links (and of br-phy) of the hypervisors created from now on.
         self.underlay_mtu = underlay_mtu
+        #: Whether the switch hypervisors created from now on also get an IPv6 underlay address
+        #: (``fd00::<i>/64`` on br-phy).
+        self.ipv6 = ipv6
         self.namespaces: list[Netns] = []
         self.hvs: list[Hypervisor] = []
         self.u = self.netns("u")
