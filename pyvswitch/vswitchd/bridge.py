@@ -12,6 +12,12 @@ OpenFlow port numbers: the interface named like its bridge is the bridge's own p
 numbers are stable across restarts: the ``ofport`` column is written back and persisted), else the lowest free
 number.  An interface that cannot be created keeps ``ofport = -1`` and an ``error`` text, as Open vSwitch does.
 
+Tunnel interfaces (``vxlan``, ``geneve``, ``gre``: ``pyvswitch.netdev.netdev_vport``) work on every datapath type.
+Those of one type and UDP port share one datapath port (``vxlan_sys_4789``...), numbered like the UDP port when
+that number is free; a second vport that would receive exactly what another receives is refused, with Open
+vSwitch's error.  A change of options reconfigures the vport in place (and moves it to another shared datapath
+port when ``dst_port`` changed).  Their ``status`` column (the tunnel's egress interface) is written back too.
+
 Threads: :class:`BridgeRunner` runs the database loop in its own thread (the OVSDB client is synchronous, and the
 embedded server runs in the main thread's asyncio loop).  Control-socket commands run in the main thread.  Both
 take ``Switch.lock`` around every access to the switch model.
