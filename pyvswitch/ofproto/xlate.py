@@ -124,7 +124,9 @@ listening ports).  As Open vSwitch's userspace datapath tunnels natively:
   a packet addressed to a tunnel endpoint becomes ``tnl_pop(P)`` (and, with side effects, its outer source
   address and MAC are learned as a neighbour); otherwise ARP and ND packets are snooped into the neighbour cache.
 * A decapsulated packet (a key with tunnel fields) always has its key, outer addresses, outer TOS and flags in
-  the megaflow (``tunnel.receive_wildcards``).  Outputs to other ports emit nothing tunnel-related.
+  the megaflow (``tunnel.receive_wildcards``).  An outer ECN "congestion experienced" marks the inner IP packet
+  too (committed as ``set(ipv4(tos=...))`` at its first output), or drops it when it is not ECN-capable (RFC
+  6040, as Open vSwitch does).  Outputs to other ports emit nothing tunnel-related.
 
 Not done: NSH and ``encap``/``decap``, ``delete_field``, the
 debug actions, sFlow/IPFIX sampling, mirrors, ``resubmit(...,ct)`` (a plain resubmit here), and resuming a
@@ -2031,6 +2033,15 @@ def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, sid
     if ctx.is_ip():
         ctx.wc.add(_NW_FRAG.key_mask)
     try:
+        if state is None and T.tunnel_present(work) and ctx.is_ip() and _sget(work, "_tun_tos") & 3 == 3:
+            # Congestion experienced on the outer header (RFC 6040): the inner packet says so too, and one that
+            # is not ECN-capable is dropped (Open vSwitch does both).
+            ctx.wc.add(3 << _G["nw_tos"].ofs)
+            if not _sget(work, "nw_tos") & 3:
+                T.log.warning("dropping tunnel packet marked ECN CE but is not ECN capable")
+                ctx.report("error", "dropping tunnel packet marked ECN CE but is not ECN capable")
+                raise _Abort
+            ctx.key = _sput(ctx.key, "nw_tos", _sget(work, "nw_tos") | 3)
         if rid and state is None:
             ctx.report("error", f"Recirculation context not found for ID {rid:x}")
             ctx.res.error = "No recirculation context"

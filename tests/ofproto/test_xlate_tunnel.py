@@ -300,3 +300,18 @@ def test_ipv6_neighbour_miss_sends_a_solicitation(rig: Rig) -> None:
     assert ns[0][:6] == bytes.fromhex("3333ff000093") and ns[0][12:14] == b"\x86\xdd"
     assert ns[0][22:38] == ipaddress.ip_address("fd00::88").packed and ns[0][54] == 135
     assert ns[0][62:78] == ipaddress.ip_address("fd00::93").packed
+
+
+def test_outer_congestion_marks_the_inner_packet(rig: Rig) -> None:
+    base = ("tunnel(tun_id=0x1c8,src=1.1.2.92,dst=1.1.2.88,tos={tos},ttl=64,flags(-df-csum+key)),in_port(4789),"
+            "eth(src=50:54:00:00:00:0a,dst=50:54:00:00:00:09),eth_type(0x0800),ipv4(src=192.168.0.1,"
+            "dst=192.168.0.2,proto=1,tos={inner},ttl=64,frag=no),icmp(type=8,code=0)")
+    out = rig.trace(base.format(tos="0x3", inner="0x2"))
+    assert out.endswith("Datapath actions: set(ipv4(tos=0x3/0x3)),2\n"), out
+    assert "nw_ecn=2" in out.split("Megaflow: ")[1]
+    out = rig.trace(base.format(tos="0x3", inner="0"))
+    assert "dropping tunnel packet marked ECN CE but is not ECN capable" in out
+    assert out.split("Datapath actions: ")[1].startswith("drop")
+    # No congestion: nothing changes, and the inner ECN bits are not in the megaflow.
+    out = rig.trace(base.format(tos="0x2", inner="0x2"))
+    assert out.endswith("Datapath actions: 2\n") and "nw_ecn" not in out.split("Megaflow: ")[1]
