@@ -77,6 +77,11 @@ def test_show_errors_and_statistics(switchd: Switchd) -> None:
             "options:remote_ip=1.1.2.92", "options:key=456")
     assert s.get("Interface", "dup", "error") == '"could not add network device dup to ofproto (File exists)"'
     assert "vxlan_sys_4789 (4789) ref_cnt=2" in s.appctl("tnl/ports/show").stdout
+    # New options reconfigure a vport in place, onto another shared port when dst_port changes.
+    s.vsctl("set", "interface", "t6", "options:dst_port=4791")
+    assert "    t6 7/4791: (vxlan: dst_port=4791, key=789, remote_ip=1.1.2.92)" in s.appctl("dpif/show").stdout
+    ports = s.appctl("tnl/ports/show").stdout
+    assert "vxlan_sys_4791 (4791) ref_cnt=1" in ports and "4790" not in ports
 
     # A VXLAN packet to br0's address: popped on br0, delivered by t2 (NORMAL on int-br floods it to p0).
     inner = icmp4_echo_frame(eth_src="50:54:00:00:00:0a", eth_dst="50:54:00:00:00:09", ip_src="192.168.0.1",
