@@ -119,7 +119,7 @@ def ping_argv(ns: Netns, dst: str, *extra: str, count: int = 3) -> list[str]:
     return ns.argv("ping", "-n", "-c", str(count), "-i", "0.2", "-W", "1", *extra, dst)
 
 
-def ping_ok(ns: Netns, dst: str, *, warmup: float = 15.0, count: int = 5,
+def ping_ok(ns: Netns, dst: str, *, warmup: float = 15.0, count: int = 3,
             extra: Iterable[str] = ()) -> subprocess.CompletedProcess[str]:
     """Pings ``dst`` from ``ns`` until one echo is answered (the first packets of a tunnel may be lost while
     the switches resolve the next hop and learn MACs), for at most ``warmup`` seconds, then ``count`` more
