@@ -146,6 +146,10 @@ class SignatureCache:
         ok = ((h16[:, 12] == 0x08) & (h16[:, 13] == 0x00) & (h16[:, 14] == 0x45) & (shape >= 0)
               & ((h16[:, 20] & 0x3F) == 0) & (h16[:, 21] == 0) & (ip_len + 14 <= lens)
               & (ip_len >= _MIN_IP_LEN[np.maximum(shape, 0)]))
+        # A TCP header whose data offset is below 5 words or runs past the IP payload gives extract no TCP fields;
+        # the offset is not in the compared bytes, so such frames take the per-frame path.
+        doff = (h16[:, 46] >> 4) << 2
+        ok &= (shape != _TCP) | ((doff >= 20) & (ip_len - 20 >= doff))
         if vlan is not None:
             ok &= vlan < 0
         flags = np.where(shape == _TCP, ((h16[:, 46] & 0x0F) << 8) | h16[:, 47], 0)
