@@ -213,10 +213,12 @@ class Hypervisor:
         self.ip = f"{UNDERLAY_NET}.{index}"
         #: The IPv6 underlay address (on br-phy when the topology has ``ipv6``).
         self.ip6 = f"{UNDERLAY_NET6}{index:x}"
-        self.ns = topo.netns(self.name)
         self.guests: list[Guest] = []
         self.switch: netns.Switch | None = None
         self.rundir: Path | None = None
+        # Registered before anything can fail, so that the topology's clean-up stops whatever was started.
+        topo.hvs.append(self)
+        self.ns = topo.netns(self.name)
         mtu = str(topo.underlay_mtu)
         topo.u.ip("link", "set", "ub", "mtu", mtu)
         # The hypervisor's NIC: eth0 here, up<i> in the underlay namespace, on its bridge.
@@ -362,6 +364,7 @@ class Hypervisor:
     def stop(self) -> None:
         if self.switch is not None:
             self.switch.stop()
+            self.switch = None
         if self.rundir is not None:
             shutil.rmtree(self.rundir, ignore_errors=True)
 
@@ -403,9 +406,7 @@ class Topo:
 
     def hypervisor(self, kind: str) -> Hypervisor:
         """The next hypervisor (``h1``, ``h2``...) running switch ``kind`` (pyvs, ovs or kernel)."""
-        hv = Hypervisor(self, len(self.hvs) + 1, kind)
-        self.hvs.append(hv)
-        return hv
+        return Hypervisor(self, len(self.hvs) + 1, kind)
 
     def diagnose(self) -> str:
         parts = []
