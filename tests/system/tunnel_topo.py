@@ -14,7 +14,9 @@ The layout is Open vSwitch's documented one for native (userspace) tunnelling, b
   layer-2 segment for every hypervisor, so that three hypervisors cost nothing more than two) and, on ``ub``,
   the address ``10.0.0.254``: with forwarding on, it is a next hop that a route can go through (a route change
   test moves the route to a hypervisor from "on the link" to "via 10.0.0.254").  ``underlay_mtu`` sets the MTU
-  of every underlay link (and of ``br-phy``), for the fragmentation and frag-needed tests.
+  of every underlay link (and of ``br-phy``), for the fragmentation and frag-needed tests; ``ipv6`` adds
+  ``fd00::<i>/64`` on each hypervisor's ``br-phy`` (IPv6 is otherwise off everywhere, so that no router
+  solicitation or listener report adds packets and flows the tests did not ask for).
 * :class:`Hypervisor` is a namespace ``h<i>`` whose ``eth0`` is its "physical NIC" on the underlay, running
   one switch: ``pyvs`` (``pyvs-vswitchd``), ``ovs`` (the real ``ovs-vswitchd`` on its userspace datapath,
   ``datapath_type=netdev``: there is no kernel module here) — both through :mod:`netns`'s :class:`netns.Switch`
@@ -26,6 +28,16 @@ The layout is Open vSwitch's documented one for native (userspace) tunnelling, b
 * :class:`Guest` is a namespace ``g<i><j>`` with ``eth0`` (a fixed MAC, an address in ``192.168.1.0/24``, MTU
   :data:`GUEST_MTU` unless told) whose veth peer ``vg<j>`` is a port of the hypervisor's ``br-int`` (or of
   ``br0``).
+
+Hosts that run a switch set ``arp_ignore=1``: the switch reads ``eth0`` with a packet socket, so the kernel sees
+its frames too and would otherwise answer ARP for br-phy's address from ``eth0`` (see :class:`Hypervisor`).
+Guests turn their veth's transmit checksum offload off unless asked (see :meth:`Hypervisor.add_guest`).
+
+Helpers: :func:`ping_ok` (a warm-up until the first reply, then pings that must all be answered),
+:func:`iperf` and :func:`assert_tcp` (iperf3 TCP with a plausible byte count).  Fixtures for the test modules
+(import them there): ``topo`` (a :class:`Topo` per test, whose state is printed when the test fails) and
+``tunnel_session``.  :data:`SWITCH_KIND` is the switch under test: ``PYVS_SYSTEM_SWITCH`` as for the other
+system tests (``pyvs`` by default, ``ovs`` to check the tests against Open vSwitch).
 
 Names: every namespace is ``pvD<pid>-<topology>-<short>``, so that :func:`delete_namespaces` removes what a
 failed clean-up left at the end of the session and :func:`delete_stale_namespaces` what a killed run left.
