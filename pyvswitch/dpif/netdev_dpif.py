@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -179,6 +180,14 @@ def _md_bits(md: PacketMetadata) -> int:
     if md.ct_label:
         key = F.storage_put(key, "ct_label", md.ct_label)
     return key
+
+
+def _tnl_hash(frame: bytes) -> int:
+    """The hash of a frame's flow that picks its outer UDP source port: the protocol, addresses and ports of an
+    IPv4 packet without options (a CRC in C), else the datapath's L4 hash.  Only its stability per flow matters."""
+    if frame[12:15] == b"\x08\x00\x45" and len(frame) >= 38:
+        return zlib.crc32(frame[26:38], frame[23])
+    return l4_hash(frame)
 
 
 def _tcp_flags(key: int) -> int:
@@ -550,6 +559,9 @@ class NetdevDpif(Dpif):
                         for i in idx.tolist():
                             for fr in resolve(frame(i), batch.vnet_hdr(i) if vnet else None):
                                 port.send(fr)  # type: ignore[misc]
+            elif (len(actions) == 2 and type(actions[0]) is TnlPush and type(actions[1]) is Output and not vnet
+                  and self._push_batch([frame(i) for i in idx.tolist()], actions[0], actions[1].port)):
+                pass
             elif vnet:
                 # Offloads resolved first: the actions may change headers the checksum covers.  A super-frame's
                 # segments all take its megaflow's actions.
@@ -696,7 +708,7 @@ class NetdevDpif(Dpif):
             ip_id = 0
             if not df:
                 self._ip_id = ip_id = (self._ip_id + 1) & 0xFFFF
-            outer = native_tnl.push(frame, action, l4_hash(frame), ip_id)
+            outer = native_tnl.push(frame, action, _tnl_hash(frame), ip_id)
         except (ValueError, IndexError):
             self._count("push_bad_header")
             return None
@@ -709,6 +721,37 @@ class NetdevDpif(Dpif):
             self._count("pushed")
             return outer
         return self._too_big(frame, outer, action, md, mtu, df, st)
+
+    def _push_batch(self, frames: list[bytes], action: TnlPush, out_no: int) -> bool:
+        """Encapsulate ``frames`` (one megaflow's, actions ``tnl_push(...),output(out_no)``) and send them to the
+        output device as one batch; False, having done nothing, when a frame would exceed the underlay MTU or the
+        header needs per-packet checksums: ``execute_batch`` then takes them one by one."""
+        port = self._ports.get(out_no)
+        if port is None or port.netdev is None:
+            return False
+        under = self._ports.get(action.out_port)
+        mtu = under.netdev.get_mtu() if under is not None and under.netdev is not None else 0
+        hlen = len(action.header)
+        if mtu and max(len(f) for f in frames) + hlen - 14 > mtu:
+            return False
+        df = action.header[12:14] == b"\x08\x00" and bool(action.header[20] & 0x40)
+        ids = None
+        if not df:
+            first = self._ip_id + 1
+            ids = [first + i for i in range(len(frames))]
+            self._ip_id = (first + len(frames) - 1) & 0xFFFF
+        try:
+            outer = native_tnl.push_batch(frames, action, [_tnl_hash(f) for f in frames], ids)
+        except (ValueError, IndexError):
+            return False
+        if outer is None:
+            return False
+        st = self.tnl_port_stats.setdefault(action.tnl_port, [0, 0, 0, 0])
+        st[2] += len(frames)
+        st[3] += sum(len(f) for f in frames)
+        self._count("pushed", len(frames))
+        port.netdev.send_batch(PacketBatch.from_frames(outer), np.arange(len(outer)))
+        return True
 
     def _too_big(self, frame: bytes, outer: bytes, action: TnlPush, md: PacketMetadata, mtu: int, df: bool,
                  st: list[int]) -> bytes | list[bytes] | None:

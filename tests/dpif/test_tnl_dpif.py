@@ -14,7 +14,7 @@ from scapy.layers.vxlan import VXLAN
 from pyvswitch.dpif import odp
 from pyvswitch.dpif.dpif import DpifError
 from pyvswitch.dpif.execute import PacketMetadata, l4_hash
-from pyvswitch.dpif.netdev_dpif import dummy_dpif
+from pyvswitch.dpif.netdev_dpif import _tnl_hash, dummy_dpif
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.tun_metadata import geneve_raw
 from pyvswitch.netdev import native_tnl as T
@@ -52,6 +52,7 @@ class Setup:
         self.gre = self.dp.port_add("gre_sys", "gre")
         self.keys: list[int] = []
         self.answers: dict[int, list[odp.Action]] = {}
+        self.mask: int | None = None        # None: the upcall's actions are executed, no megaflow installed
         self.dp.upcall_handler = self._upcall
 
     def _upcall(self, packets):
@@ -59,7 +60,7 @@ class Setup:
         for _frame, key in packets:
             self.keys.append(key)
             acts = self.answers.get(F.storage_get(key, "in_port"))
-            out.append(None if acts is None else (key, None, acts))
+            out.append(None if acts is None else (key, self.mask, acts))
         return out
 
 
@@ -100,9 +101,65 @@ def test_push_vxlan_through_a_flow_equals_scapy() -> None:
     frame = inner_frame()
     s.dp.receive(1, [frame])
     want = Ether(src=MAC_PHY, dst=MAC_PEER) / IP(src=IP_LOCAL, dst=IP_PEER, flags="DF", id=0) / UDP(
-        sport=T.udp_src_port(l4_hash(frame)), dport=4789, chksum=0) / VXLAN(flags=0x08, vni=456) / frame
+        sport=T.udp_src_port(_tnl_hash(frame)), dport=4789, chksum=0) / VXLAN(flags=0x08, vni=456) / frame
     assert s.out[2] == [bytes(want)]
     assert s.dp.tnl_port_stats[4789][2:] == [1, len(frame)]
+
+
+class BatchDev(FakeDev):
+    """An output device that records what it is given, and whether one frame at a time or as a batch."""
+
+    def __init__(self, mtu: int) -> None:
+        super().__init__(mtu)
+        self.sent: list[bytes] = []
+        self.batches = 0
+
+    def send(self, frame: bytes, vnet_hdr: bytes | None = None) -> None:
+        self.sent.append(frame)
+
+    def send_batch(self, batch: PacketBatch, idx) -> None:
+        self.batches += 1
+        self.sent += [batch.frame(int(i)) for i in idx]
+
+
+@pytest.mark.parametrize("df", [True, False])
+def test_a_batch_pushed_through_one_megaflow_equals_push_frame_by_frame(df: bool) -> None:
+    s = Setup(mtu=1400)
+    nic = BatchDev(1500)
+    s.dp.port_del(2)
+    s.dp.port_add("nic", "dummy", 2, nic.send, netdev=nic)  # type: ignore[arg-type]
+    action = push_action(df=df)
+    s.answers[1] = [action, odp.Output(2)]
+    s.mask = F.storage_mask("in_port")
+    frames = [inner_frame(size=n) for n in (30, 31, 32, 33)] + [inner_frame(size=30)[:-4] + b"\0\0\0\0"]
+    s.dp.receive(1, frames[:1])             # the megaflow is installed by the first frame's upcall
+    s.dp.receive_batch(1, PacketBatch.from_frames(frames))
+    assert nic.batches == 1
+    ids = [0] * 6 if df else list(range(1, 7))
+    want = [T.push(f, action, _tnl_hash(f), ids[i]) for i, f in enumerate(frames[:1] + frames)]
+    assert nic.sent == want
+    # One flow, one outer source port: the hash covers addresses, protocol and ports, not the payload.
+    assert len({o[34:36] for o in nic.sent}) == 1
+    assert s.dp.tnl_port_stats[4789][2:] == [6, sum(map(len, frames[:1] + frames))]
+    # A frame too long for br-phy's MTU sends the batch frame by frame (here: fragments, or ICMP back).
+    s.dp.receive_batch(1, PacketBatch.from_frames([inner_frame(size=1400, df=True)] * 2))
+    assert nic.batches == 1
+    if df:
+        assert len(s.out[1]) == 2 and all(ICMP in Ether(f) for f in s.out[1])
+    else:
+        assert len(nic.sent) == 6 + 4
+
+
+def test_the_outer_source_port_follows_the_inner_flow() -> None:
+    a, b = inner_frame(size=30), inner_frame(size=99)
+    assert _tnl_hash(a) == _tnl_hash(b)
+    for changed in (IP(src="192.168.0.9", dst="192.168.0.2") / TCP(sport=1, dport=2),
+                    IP(src="192.168.0.1", dst="192.168.0.2") / TCP(sport=3, dport=2),
+                    IP(src="192.168.0.1", dst="192.168.0.2") / UDP(sport=1, dport=2)):
+        assert _tnl_hash(bytes(Ether() / changed / b"z")) != _tnl_hash(a)
+    # Not plain IPv4 (options, IPv6, ARP): the datapath's L4 hash.
+    v6 = bytes(Ether() / IPv6(src="::1", dst="::2") / UDP(sport=1, dport=2))
+    assert _tnl_hash(v6) == l4_hash(v6)
 
 
 def test_pop_vxlan_gives_inner_frame_and_tunnel_key() -> None:
