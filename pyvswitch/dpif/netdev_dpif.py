@@ -91,12 +91,12 @@ from pyvswitch.dpif.flow_cache import (
     Megaflow,
 )
 from pyvswitch.dpif.meter import DpMeters
-from pyvswitch.dpif.odp import Action, Output, TnlPush, Userspace
+from pyvswitch.dpif.odp import Action, Output, TnlPop, TnlPush, Userspace
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.extract import extract
 from pyvswitch.flow.tun_metadata import GENEVE_PRESENT
 from pyvswitch.netdev import native_tnl
-from pyvswitch.netdev.netdev import Netdev, PacketBatch
+from pyvswitch.netdev.netdev import VNET_HDR_LEN, Netdev, PacketBatch
 from pyvswitch.netdev.offload import resolve
 from pyvswitch.packet.ipfrag import Reassembler, fragment_ipv4, icmp4_frag_needed, icmp6_packet_too_big
 
@@ -188,6 +188,12 @@ def _tnl_hash(frame: bytes) -> int:
     if frame[12:15] == b"\x08\x00\x45" and len(frame) >= 38:
         return zlib.crc32(frame[26:38], frame[23])
     return l4_hash(frame)
+
+
+def _asks_offload(batch: PacketBatch, idx: np.ndarray) -> bool:
+    """Whether any of frames ``idx`` of a batch with virtio-net headers asks for a checksum or segmentation."""
+    at = batch.offs[idx] - VNET_HDR_LEN
+    return bool((batch.buf[at] | batch.buf[at + 1]).any())
 
 
 def _tcp_flags(key: int) -> int:
@@ -559,16 +565,21 @@ class NetdevDpif(Dpif):
                         for i in idx.tolist():
                             for fr in resolve(frame(i), batch.vnet_hdr(i) if vnet else None):
                                 port.send(fr)  # type: ignore[misc]
-            elif (len(actions) == 2 and type(actions[0]) is TnlPush and type(actions[1]) is Output and not vnet
-                  and self._push_batch([frame(i) for i in idx.tolist()], actions[0], actions[1].port)):
-                pass
-            elif vnet:
-                # Offloads resolved first: the actions may change headers the checksum covers.  A super-frame's
-                # segments all take its megaflow's actions.
-                execute_batch([fr for i in idx.tolist() for fr in resolve(frame(i), batch.vnet_hdr(i))],
-                              actions, ctx)
             else:
-                execute_batch([frame(i) for i in idx.tolist()], actions, ctx)
+                if vnet and _asks_offload(batch, idx):
+                    # Offloads resolved first: the actions may change headers the checksum covers.  A
+                    # super-frame's segments all take its megaflow's actions.
+                    frames = [fr for i in idx.tolist() for fr in resolve(frame(i), batch.vnet_hdr(i))]
+                else:
+                    frames = [frame(i) for i in idx.tolist()]
+                first = actions[0] if actions else None
+                if len(actions) == 1 and type(first) is TnlPop:
+                    # Decapsulation alone (what a tunnel endpoint's megaflow does): no executor needed.
+                    for fr in frames:
+                        self._tnl_pop(fr, first.port, ctx.depth)  # type: ignore[union-attr]
+                elif not (len(actions) == 2 and type(first) is TnlPush and type(actions[1]) is Output
+                          and self._push_batch(frames, first, actions[1].port)):  # type: ignore[arg-type,union-attr]
+                    execute_batch(frames, actions, ctx)
 
     def flush(self) -> None:
         """Hand the output queued on every device to it."""
@@ -615,7 +626,8 @@ class NetdevDpif(Dpif):
                 ctx.md = mds[0]
                 execute_batch(batch, flow.actions, ctx)
             else:
-                execute_batch(batch, flow.actions, ctx, [mds[i].copy() for i in idx])
+                # Each packet's metadata is its own (recirculation and tnl_pop make it): no copy needed.
+                execute_batch(batch, flow.actions, ctx, [mds[i] for i in idx])
         if misses:
             self._upcall([frames[i] for i in misses], [keys[i] for i in misses],
                          [mds[i] for i in misses], ctx, now)

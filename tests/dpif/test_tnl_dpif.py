@@ -19,6 +19,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow.tun_metadata import geneve_raw
 from pyvswitch.netdev import native_tnl as T
 from pyvswitch.netdev.netdev import PacketBatch
+from pyvswitch.netdev.offload import resolve
 from pyvswitch.packet.ipfrag import Reassembler, fragment_ipv4
 
 MAC_PHY, MAC_PEER = "aa:55:aa:55:00:00", "f8:bc:12:44:34:b6"
@@ -148,6 +149,30 @@ def test_a_batch_pushed_through_one_megaflow_equals_push_frame_by_frame(df: bool
         assert len(s.out[1]) == 2 and all(ICMP in Ether(f) for f in s.out[1])
     else:
         assert len(nic.sent) == 6 + 4
+
+
+def test_a_batch_with_virtio_net_headers_is_resolved_then_pushed_as_one_batch() -> None:
+    s = Setup()
+    nic = BatchDev(1500)
+    s.dp.port_del(2)
+    s.dp.port_add("nic", "dummy", 2, nic.send, netdev=nic)  # type: ignore[arg-type]
+    action = push_action()
+    s.answers[1] = [action, odp.Output(2)]
+    s.mask = F.storage_mask("in_port")
+    frames = [inner_frame(size=n) for n in (30, 40, 50)]
+    s.dp.receive(1, frames[:1])
+    plain = b"\0" * 10
+    # The middle frame's TCP checksum is left for the switch to complete (NEEDS_CSUM, start 34, offset 16).
+    partial = bytes([1, 0]) + (0).to_bytes(2, "little") * 2 + (34).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    hdrs = [plain, partial, plain]
+    s.dp.receive_batch(1, PacketBatch.from_frames(frames, hdrs))
+    assert nic.batches == 1
+    resolved = [resolve(f, h)[0] for f, h in zip(frames, hdrs)]
+    assert resolved[1] != frames[1]
+    assert nic.sent[1:] == [T.push(f, action, _tnl_hash(f)) for f in resolved]
+    # Without any header asking for work, the frames are pushed as they came.
+    s.dp.receive_batch(1, PacketBatch.from_frames(frames, [plain] * 3))
+    assert nic.batches == 2 and nic.sent[4:] == [T.push(f, action, _tnl_hash(f)) for f in frames]
 
 
 def test_the_outer_source_port_follows_the_inner_flow() -> None:

@@ -340,3 +340,28 @@ def test_push_batch_equals_push(tnl_type: str, ipv6: bool, df: bool, csum: bool,
         assert out is None
         return
     assert out == [T.push(f, action, hashes[i], ids[i] if ids else 0) for i, f in enumerate(frames)]
+
+
+_VX_GOOD = bytes(Ether() / IP(src="1.1.2.92", dst="1.1.2.88", flags="DF", ttl=61, tos=0x12) /
+                 UDP(sport=50123, dport=4789, chksum=0) / VXLAN(flags=0x08, vni=0x123456) /
+                 Ether(src="50:54:00:00:00:05") / (b"i" * 20))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.tuples(st.integers(12, 63), st.integers(0, 255)), max_size=3), st.integers(-3, 3))
+def test_vxlan_pop_shortcut_agrees_with_the_full_checks(changes: list[tuple[int, int]], trim: int) -> None:
+    """The one-unpack path for plain VXLAN over IPv4 gives what the full checks give: the same frame behind an
+    802.1Q tag (which the shortcut never takes) pops to the same inner frame and fields, or fails the same way."""
+    frame = bytearray(_VX_GOOD)
+    for at, value in changes:
+        frame[at] = value
+    if trim > 0:
+        frame = frame[:-trim]
+    elif trim < 0:
+        frame += b"\0" * -trim
+    tagged = frame[:12] + b"\x81\x00\x00\x07" + frame[12:]
+    d1: dict[str, int] = {}
+    d2: dict[str, int] = {}
+    assert T.pop(bytes(frame), "vxlan", 4789, d1) == T.pop(bytes(tagged), "vxlan", 4789, d2)
+    assert d1 == d2
+    assert T.pop(_VX_GOOD, "vxlan", 4789) is not None
