@@ -24,8 +24,9 @@ tunnel destination is set, ``tun_id`` is printed only if the ``key`` flag says t
 
 Not printed, because the key has no room for them: ERSPAN and GTP-U tunnel fields (always ``0``; OVS prints
 ``tun_erspan_ver=0,gtpu_flags=0,gtpu_msgtype=0`` for every tunnelled flow and so do we), ``nd_reserved``,
-``nd_options_type``, NSH.  Tunnel metadata options (``tun_metadataN``) are not printed either: OVS's trace does
-not print them in its ``Flow:`` line.
+``nd_options_type``, NSH.  Tunnel metadata options (``tun_metadataN``) are not printed here either: their
+values mean something only through a bridge's TLV map, so the trace adds them to its ``Flow:`` line
+(``pyvswitch.ofproto.trace``), after the tunnel flags as Open vSwitch does.
 """
 
 from __future__ import annotations
