@@ -278,32 +278,28 @@ def push_batch(frames: list[bytes], action: TnlPush, hashes: list[int], ip_ids: 
         return None
     l4 = lay.l4
     hlen = len(hdr)
-    head, mid, rest = hdr[:16], hdr[20:24], hdr[26:l4]
+    head, mid = hdr[:16], hdr[20:24]
+    udp = lay.udp
+    # UDP: the IPv4 header's rest, [source port], the destination port, [length], the checksum and the tunnel
+    # header; GRE: everything after the checksum in one piece.
+    rest, udp_dst, tail = (hdr[26:l4], hdr[l4 + 2:l4 + 4], hdr[l4 + 6:]) if udp else (hdr[26:], b"", b"")
+    lo, span = _UDP_SRC_MIN, _UDP_SRC_MAX - _UDP_SRC_MIN
     ip_sum = lay.ip_sum
     out: list[bytes] = []
     append = out.append
     pack_hh, pack_h = _HH.pack, _U16.pack
-    if lay.udp:
-        udp_dst, udp_tail = hdr[l4 + 2:l4 + 4], hdr[l4 + 6:]
-        lo, span = _UDP_SRC_MIN, _UDP_SRC_MAX - _UDP_SRC_MIN
-        for i, f in enumerate(frames):
-            total = hlen + len(f)
-            ip_id = ip_ids[i] & 0xFFFF if ip_ids is not None else 0
-            c = ip_sum + total - 14 + ip_id
-            c = (c & 0xFFFF) + (c >> 16)
-            c = (c & 0xFFFF) + (c >> 16)
-            append(b"".join((head, pack_hh(total - 14, ip_id), mid, pack_h(~c & 0xFFFF), rest,
-                             pack_h((((hashes[i] & 0xFFFFFFFF) * span) >> 32) + lo), udp_dst, pack_h(total - l4),
-                             udp_tail, f)))
-    else:
-        tail = hdr[l4:]
-        for i, f in enumerate(frames):
-            total = hlen + len(f)
-            ip_id = ip_ids[i] & 0xFFFF if ip_ids is not None else 0
-            c = ip_sum + total - 14 + ip_id
-            c = (c & 0xFFFF) + (c >> 16)
-            c = (c & 0xFFFF) + (c >> 16)
-            append(b"".join((head, pack_hh(total - 14, ip_id), mid, pack_h(~c & 0xFFFF), rest, tail, f)))
+    for i, f in enumerate(frames):
+        total = hlen + len(f)
+        ip_id = ip_ids[i] & 0xFFFF if ip_ids is not None else 0
+        c = ip_sum + total - 14 + ip_id
+        c = (c & 0xFFFF) + (c >> 16)
+        c = (c & 0xFFFF) + (c >> 16)
+        ip = (head, pack_hh(total - 14, ip_id), mid, pack_h(~c & 0xFFFF), rest)
+        if udp:
+            append(b"".join((*ip, pack_h((((hashes[i] & 0xFFFFFFFF) * span) >> 32) + lo), udp_dst,
+                             pack_h(total - l4), tail, f)))
+        else:
+            append(b"".join((*ip, f)))
     return out
 
 

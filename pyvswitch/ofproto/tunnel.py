@@ -200,6 +200,15 @@ class SendParams:
     gbp_flags: int = 0
 
 
+
+def _key_address(key: int, end: str) -> IPAddress | None:
+    """The tunnel address ``end`` (``src`` or ``dst``) a flow set: ``tun_<end>``, else ``tun_ipv6_<end>``."""
+    v4 = F.storage_get(key, f"tun_{end}")
+    if v4:
+        return ipaddress.IPv4Address(v4)
+    v6 = F.storage_get(key, f"tun_ipv6_{end}")
+    return ipaddress.IPv6Address(v6) if v6 else None
+
 def send_params(port: TunnelPort, key: int, wc: Wildcards | None) -> SendParams:
     """The outer headers of ``key`` output to ``port`` (see the module documentation); the inner fields
     consulted are added to ``wc``.  The tunnel fields a ``flow`` option reads are not: a flow that set them
@@ -207,18 +216,8 @@ def send_params(port: TunnelPort, key: int, wc: Wildcards | None) -> SendParams:
     as in Open vSwitch."""
     c = port.config
     w = 0
-    if c.remote_flow:
-        v4 = F.storage_get(key, "tun_dst")
-        v6 = F.storage_get(key, "tun_ipv6_dst")
-        dst: IPAddress | None = (ipaddress.IPv4Address(v4) if v4 else ipaddress.IPv6Address(v6) if v6 else None)
-    else:
-        dst = c.remote_ip
-    if c.local_flow:
-        v4 = F.storage_get(key, "tun_src")
-        v6 = F.storage_get(key, "tun_ipv6_src")
-        src: IPAddress | None = (ipaddress.IPv4Address(v4) if v4 else ipaddress.IPv6Address(v6) if v6 else None)
-    else:
-        src = c.local_ip
+    dst = _key_address(key, "dst") if c.remote_flow else c.remote_ip
+    src = _key_address(key, "src") if c.local_flow else c.local_ip
     if c.out_key_flow:
         tun_key: int | None = F.storage_get(key, "tun_id")
     elif c.out_key_present:

@@ -852,11 +852,7 @@ class _Ctx:
                 self.report("error", f"over max translation depth {MAX_DEPTH}")
                 self.res.error = "Recursion too deep"
                 raise _Abort
-            self.lookup_and_run(0, peer_entry=True, honor_miss=True)
-            if not self.freezing:
-                self.run_action_set()
-            if self.freezing:
-                self.finish_freezing()
+            self.run_entered_bridge()
         finally:
             self.depth -= 1
             inner = self.actions
@@ -870,6 +866,15 @@ class _Ctx:
             clone = odp.Clone(tuple(inner))
             self.tnl_clones.append(clone)
             self.actions.append(clone)
+
+    def run_entered_bridge(self) -> None:
+        """Translate in the bridge the packet has just entered (through a patch port, or as a tunnel's outer
+        packet in the underlay bridge): its pipeline from table 0, then its action set, unless it froze."""
+        self.lookup_and_run(0, peer_entry=True, honor_miss=True)
+        if not self.freezing:
+            self.run_action_set()
+        if self.freezing:
+            self.finish_freezing()
 
     def patch_output(self, peer: tuple[str, int]) -> None:
         """Output to a patch port: the packet enters the peer bridge on the peer port, with clean pipeline
@@ -894,11 +899,7 @@ class _Ctx:
         self.first_table, self.conntracked = None, False
         self.depth += 1
         try:
-            self.lookup_and_run(0, peer_entry=True, honor_miss=True)
-            if not self.freezing:
-                self.run_action_set()
-            if self.freezing:
-                self.finish_freezing()
+            self.run_entered_bridge()
         finally:
             self.depth -= 1
             (self.bridge, self.key, self.orig_in_port, self.action_set, self.table_id, self.rule, self.cookie,

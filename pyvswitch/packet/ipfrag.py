@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyvswitch.packet.checksum import icmp4_checksum, icmp6_checksum, ipv4_header_checksum
+from pyvswitch.packet.errors import Malformed
+from pyvswitch.packet.ipv4 import ipv4_options
 
 __all__ = ["Reassembler", "fragment_ipv4", "icmp4_frag_needed", "icmp6_packet_too_big", "is_ipv4_fragment"]
 
@@ -50,24 +52,14 @@ def is_ipv4_fragment(packet_l3: bytes | bytearray | memoryview) -> bool:
 
 
 def _copied_options(options: bytes) -> bytes:
-    """The options of ``options`` whose copied bit is set, padded with End of Options to a multiple of 4."""
-    out = bytearray()
-    i, n = 0, len(options)
-    while i < n:
-        kind = options[i]
-        if kind == 0:
-            break
-        if kind == 1:
-            i += 1
-            continue
-        if i + 1 >= n or options[i + 1] < 2 or i + options[i + 1] > n:
-            break                   # A malformed option list: what follows cannot be trusted.
-        length = options[i + 1]
-        if kind & 0x80:
-            out += options[i:i + length]
-        i += length
-    out += bytes(-len(out) % 4)
-    return bytes(out)
+    """The options of ``options`` whose copied bit is set, padded with End of Options to a multiple of 4; none
+    from a malformed option list, whose parts cannot be trusted."""
+    try:
+        parsed = ipv4_options(options)
+    except Malformed:
+        parsed = ()
+    out = b"".join(bytes((kind, len(data) + 2)) + data for kind, data in parsed if kind & 0x80)
+    return out + bytes(-len(out) % 4)
 
 
 def fragment_ipv4(packet_l3: bytes, mtu: int) -> list[bytes]:

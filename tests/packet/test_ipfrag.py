@@ -60,6 +60,15 @@ def test_options_copied_only_when_their_copy_bit_is_set() -> None:
     assert out[-1] is not None and out[-1][len(opts) + 20:] == pkt[len(opts) + 20:]
 
 
+def test_a_malformed_option_list_is_not_copied_into_later_fragments() -> None:
+    # A copied option, then one whose length runs past the end: the first fragment keeps the header as it came.
+    opts = bytes([0x82, 4, 1, 2]) + bytes([0x83, 9, 0, 0])
+    pkt = datagram(200, options=opts)
+    frags = fragment_ipv4(pkt, 100)
+    assert frags[0][20:28] == opts
+    assert all((f[0] & 15) == 5 and ipv4_header_checksum_ok(f[:20]) for f in frags[1:])
+
+
 def test_refragmenting_keeps_offsets_and_more_fragments() -> None:
     pkt = datagram(2000)
     first = fragment_ipv4(pkt, 1200)

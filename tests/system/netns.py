@@ -146,13 +146,14 @@ def delete_namespaces(prefix: str = PREFIX) -> list[str]:
     return gone
 
 
-def delete_stale_namespaces() -> list[str]:
+def delete_stale_namespaces(tag: str = "pvs") -> list[str]:
     """Deletes the namespaces that an earlier run of these tests left behind when it was killed before its
-    clean-up (names ``pvsPID-...`` whose process PID no longer exists) and returns their names."""
+    clean-up (names ``<tag>PID-N-...``, ``pvsPID-...`` by default, whose process PID no longer exists) and
+    returns their names."""
     r = run(["ip", "netns", "list"], check=False)
     gone = []
     for line in r.stdout.splitlines():
-        m = re.match(r"(pvs(\d+)-\d+-\S+)", line)
+        m = re.match(rf"({re.escape(tag)}(\d+)-\d+-\S+)", line)
         if m and not os.path.exists(f"/proc/{m.group(2)}"):
             run(["ip", "netns", "del", m.group(1)], check=False)
             gone.append(m.group(1))

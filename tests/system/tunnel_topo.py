@@ -53,7 +53,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -117,14 +116,7 @@ def delete_namespaces(prefix: str = PREFIX) -> list[str]:
 def delete_stale_namespaces() -> list[str]:
     """Deletes the namespaces left by earlier runs killed before their clean-up (``pvDPID-...`` whose process
     PID is gone)."""
-    r = run(["ip", "netns", "list"], check=False)
-    gone = []
-    for line in r.stdout.splitlines():
-        m = re.match(r"(pvD(\d+)-\d+-\S+)", line)
-        if m and not os.path.exists(f"/proc/{m.group(2)}"):
-            run(["ip", "netns", "del", m.group(1)], check=False)
-            gone.append(m.group(1))
-    return gone
+    return netns.delete_stale_namespaces("pvD")
 
 
 def ping_argv(ns: Netns, dst: str, *extra: str, count: int = 3) -> list[str]:
