@@ -190,6 +190,11 @@ def _tnl_hash(frame: bytes) -> int:
     return l4_hash(frame)
 
 
+def _outer_df(action: TnlPush) -> bool:
+    """Whether ``action`` pushes an outer IPv4 header with DF set (then its packets carry identification 0)."""
+    return action.header[12:14] == b"\x08\x00" and bool(action.header[20] & 0x40)
+
+
 def _asks_offload(batch: PacketBatch, idx: np.ndarray) -> bool:
     """Whether any of frames ``idx`` of a batch with virtio-net headers asks for a checksum or segmentation."""
     at = batch.offs[idx] - VNET_HDR_LEN
@@ -716,7 +721,7 @@ class NetdevDpif(Dpif):
 
     def _tnl_push(self, frame: bytes, action: TnlPush, md: PacketMetadata) -> bytes | list[bytes] | None:
         try:
-            df = action.header[12:14] == b"\x08\x00" and bool(action.header[20] & 0x40)
+            df = _outer_df(action)
             ip_id = 0
             if not df:
                 self._ip_id = ip_id = (self._ip_id + 1) & 0xFFFF
@@ -746,18 +751,16 @@ class NetdevDpif(Dpif):
         hlen = len(action.header)
         if mtu and max(len(f) for f in frames) + hlen - 14 > mtu:
             return False
-        df = action.header[12:14] == b"\x08\x00" and bool(action.header[20] & 0x40)
-        ids = None
-        if not df:
-            first = self._ip_id + 1
-            ids = [first + i for i in range(len(frames))]
-            self._ip_id = (first + len(frames) - 1) & 0xFFFF
+        first = self._ip_id + 1
+        ids = None if _outer_df(action) else [first + i for i in range(len(frames))]
         try:
             outer = native_tnl.push_batch(frames, action, [_tnl_hash(f) for f in frames], ids)
         except (ValueError, IndexError):
             return False
         if outer is None:
             return False
+        if ids is not None:
+            self._ip_id = ids[-1] & 0xFFFF
         st = self.tnl_port_stats.setdefault(action.tnl_port, [0, 0, 0, 0])
         st[2] += len(frames)
         st[3] += sum(len(f) for f in frames)
