@@ -676,6 +676,11 @@ class NetdevDpif(Dpif):
         out.update({f"frag_{k}": v for k, v in self.reassembler.stats().items()})
         return out
 
+    def run(self, now: float | None = None) -> None:
+        """Periodic work (the ofproto's run calls it about once a second): fragments of a datagram that was not
+        completed within the reassembly timeout are dropped, even when no other fragment comes to notice."""
+        self.reassembler.expire(self.clock() if now is None else now)
+
     def _count(self, name: str, n: int = 1) -> None:
         self.tnl_counters[name] = self.tnl_counters.get(name, 0) + n
 

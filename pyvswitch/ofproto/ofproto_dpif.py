@@ -717,10 +717,12 @@ class Backer:
             self._mac_pass(changed)
 
     def run(self, now: float | None = None) -> None:
-        """The periodic pass: MAC aging, idle expiry and statistics (and revalidation if something changed)."""
+        """The periodic pass: MAC aging, the datapath's own (fragment expiry), idle expiry and statistics (and
+        revalidation if something changed)."""
         now = self.clock() if now is None else now
         for br in self.bridges.values():
             br.mac_table.expire(now)
+        self.dpif.run(now)
         self._pass(full=self._changed() is not False, now=now)
         if self._changed() is not False:
             # The statistics relearned addresses or refreshed learned flows: the flows that depend on them follow

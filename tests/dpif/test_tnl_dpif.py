@@ -346,6 +346,24 @@ def test_fragments_to_an_endpoint_are_reassembled_before_tnl_pop() -> None:
     assert len(s.keys) == 1
 
 
+def test_an_incomplete_datagram_expires_on_the_periodic_run_without_another_fragment() -> None:
+    t = [100.0]
+    s = Setup()
+    s.dp = dummy_dpif(clock=lambda: t[0])
+    s.dp.port_add("nic", "dummy", 2, s.out[2].append)
+    s.dp.upcall_handler = s._upcall
+    s.dp.set_tnl_endpoints({0x01010258})
+    whole = outer(UDP(sport=7, dport=4789) / VXLAN(flags=0x08, vni=9) / inner_frame(2500))
+    frags = [whole[:14] + f for f in fragment_ipv4(whole[14:], 1000)]
+    s.dp.receive(2, frags[:2])
+    s.dp.run()
+    assert s.dp.tnl_stats()["frag_pending"] == 1
+    t[0] += s.dp.reassembler.timeout + 1
+    s.dp.run()
+    stats = s.dp.tnl_stats()
+    assert stats["frag_pending"] == 0 and stats["frag_expired"] == 1 and stats["frag_bytes"] == 0
+
+
 def test_fragments_inside_clone_run_the_clone_tail_only() -> None:
     s = Setup(mtu=1000)
     frame = inner_frame(1400)

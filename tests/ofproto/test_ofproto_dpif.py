@@ -447,3 +447,17 @@ def test_dscp_remark_meter() -> None:
     rig.backer.receive(1, [af11] * 5)
     dscps = [f[15] >> 2 for f in rig.sent[2]]
     assert dscps == [10, 10, 12, 12, 12]                                 # Within the burst, then AF12.
+
+
+def test_the_periodic_run_expires_fragments_held_for_reassembly() -> None:
+    from pyvswitch.packet.ipfrag import fragment_ipv4
+
+    rig = Rig()
+    dp = rig.backer.dpif
+    whole = udp4_frame(payload=bytes(2000))
+    dp.reassembler.add(fragment_ipv4(whole[14:], 1000)[0], rig.clock.now())
+    rig.backer.run()
+    assert dp.tnl_stats()["frag_pending"] == 1
+    rig.clock.advance(dp.reassembler.timeout + 1)
+    rig.backer.run()
+    assert dp.tnl_stats()["frag_pending"] == 0 and dp.tnl_stats()["frag_expired"] == 1
