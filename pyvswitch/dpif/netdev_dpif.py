@@ -670,7 +670,8 @@ class NetdevDpif(Dpif):
         """The tunnel counters: ``pop_<reason>`` for outer packets ``tnl_pop`` refused (see
         :func:`pyvswitch.netdev.native_tnl.pop`), ``pop_no_port``, ``pushed``, ``popped``, ``push_fragmented``
         (outer packets fragmented for the MTU), ``push_inner_fragmented``, ``too_big_icmp`` (ICMP errors sent),
-        ``too_big_dropped`` (too big and nothing to answer: not IP, or an error about an error) and the
+        ``too_big_dropped`` (too big and nothing to answer: not IP, or an error about an error), ``push_failed`` (a
+        header the push cannot use, or a frame too long for any outer packet) and the
         reassembler's counters as ``frag_<name>``."""
         out = dict(self.tnl_counters)
         out.update({f"frag_{k}": v for k, v in self.reassembler.stats().items()})
@@ -732,7 +733,7 @@ class NetdevDpif(Dpif):
                 self._ip_id = ip_id = (self._ip_id + 1) & 0xFFFF
             outer = native_tnl.push(frame, action, _tnl_hash(frame), ip_id)
         except (ValueError, IndexError):
-            self._count("push_bad_header")
+            self._count("push_failed")
             return None
         port = self._ports.get(action.out_port)
         mtu = port.netdev.get_mtu() if port is not None and port.netdev is not None else 0

@@ -233,12 +233,15 @@ def udp_src_port(hash32: int) -> int:
 
 def push(frame: bytes | bytearray | memoryview, action: TnlPush, hash32: int, ip_id: int = 0) -> bytes:
     """``frame`` encapsulated with ``action``'s header: lengths, IPv4 ``ip_id`` and header checksum, the UDP
-    source port (from ``hash32``) and the UDP or GRE checksum when the header asks for one are filled in."""
+    source port (from ``hash32``) and the UDP or GRE checksum when the header asks for one are filled in.
+    Raises ValueError for a frame too long for the outer IP header's length field."""
     hdr = action.header
     lay = _layout(hdr)
     buf = bytearray(hdr)
     buf += frame
     total = len(buf)
+    if total - (54 if lay.ipv6 else 14) > 0xFFFF:
+        raise ValueError(f"a {len(frame)}-byte frame does not fit in one encapsulated packet")
     l4 = lay.l4
     if lay.ipv6:
         _U16.pack_into(buf, 18, total - 54)
@@ -278,6 +281,8 @@ def push_batch(frames: list[bytes], action: TnlPush, hashes: list[int], ip_ids: 
         return None
     l4 = lay.l4
     hlen = len(hdr)
+    if frames and hlen + max(map(len, frames)) - 14 > 0xFFFF:
+        raise ValueError("a frame does not fit in one encapsulated packet")
     head, mid = hdr[:16], hdr[20:24]
     udp = lay.udp
     # UDP: the IPv4 header's rest, [source port], the destination port, [length], the checksum and the tunnel

@@ -378,3 +378,12 @@ def test_pop_geneve_without_options_is_still_geneve() -> None:
     s.answers[6081] = [odp.Output(1)]
     s.dp.receive(2, [outer(UDP(sport=5, dport=6081) / GENEVE(vni=123, proto=0x6558) / inner_frame())])
     assert "geneve()" in odp.format_flow(s.keys[-1], F.storage_mask("tun_dst") | F.storage_mask("in_port"))
+
+
+def test_a_frame_too_long_for_any_outer_packet_is_counted_and_dropped() -> None:
+    s = Setup()
+    huge = inner_frame() + b"z" * 70000
+    s.dp.execute(huge, [push_action(), odp.Output(2)], PacketMetadata(in_port=1))
+    assert s.out[2] == [] and s.dp.tnl_stats()["push_failed"] == 1
+    s.dp.execute(inner_frame(), [push_action(), odp.Output(2)], PacketMetadata(in_port=1))
+    assert len(s.out[2]) == 1

@@ -365,3 +365,18 @@ def test_vxlan_pop_shortcut_agrees_with_the_full_checks(changes: list[tuple[int,
     assert T.pop(bytes(frame), "vxlan", 4789, d1) == T.pop(bytes(tagged), "vxlan", 4789, d2)
     assert d1 == d2
     assert T.pop(_VX_GOOD, "vxlan", 4789) is not None
+
+
+@pytest.mark.parametrize("ipv6", [False, True])
+def test_a_frame_too_long_for_the_outer_length_field_is_refused(ipv6: bool) -> None:
+    action = T.build_tnl_push(tnl_type="vxlan", tnl_port=4789, out_port=1, eth_src=MAC_A, eth_dst=MAC_B,
+                              ip_src=IP6_A if ipv6 else IP_A, ip_dst=IP6_B if ipv6 else IP_B, ipv6=ipv6,
+                              udp_dst=4789)
+    limit = 0xFFFF - (len(action.header) - (54 if ipv6 else 14))
+    assert len(T.push(bytes(limit), action, 0)) == len(action.header) + limit
+    with pytest.raises(ValueError, match="does not fit"):
+        T.push(bytes(limit + 1), action, 0)
+    if not ipv6:
+        assert len(T.push_batch([bytes(limit)], action, [0])[0]) == len(action.header) + limit  # type: ignore[index]
+        with pytest.raises(ValueError, match="does not fit"):
+            T.push_batch([bytes(14), bytes(limit + 1)], action, [0, 0])
