@@ -801,7 +801,7 @@ class NetdevDpif(Dpif):
                 self._count("too_big_dropped")
                 return None
             out = []
-            h = l4_hash(frame)
+            h = _tnl_hash(frame)        # the flow's hash, as for its packets that fit: one path per flow
             for piece in inner:
                 # The outer header has DF set here (or is IPv6): its identification stays 0.
                 out.append(native_tnl.push(frame[:l3] + piece, action, h, 0))

@@ -12,15 +12,19 @@ the far end's encapsulated packets arrive fragmented.
   as RFC 791 says.  It is built for traffic nobody vouches for: a datagram is dropped when two of its fragments
   overlap (RFC 5722's rule, which Linux applies to IPv4 too; an exact duplicate is only ignored), when it would
   exceed 65535 bytes, when it has more than ``max_frags`` fragments, or when it is not complete within
-  ``timeout`` seconds of its first fragment (RFC 791 suggests 15 s; Linux uses 30).  All incomplete datagrams
-  together hold at most ``max_bytes`` bytes of data: past that, the oldest are evicted, so a flood of fragments
-  that never complete costs bounded memory and only delays the honest datagrams it evicts.  The clock is
-  injected.  ``stats()`` counts what happened.
+  ``timeout`` seconds of its first fragment (RFC 791 suggests 15 s; Linux uses 30).  A fragment whose header
+  checksum is wrong is discarded (RFC 1122 3.2.1.2), as is a datagram whose last fragment ends before data
+  already held, or whose fragments mix ECN-capable and not-ECN-capable codepoints; a CE mark on any fragment is
+  kept on the whole datagram (RFC 3168 section 5.3).  All incomplete datagrams together are charged at most
+  ``max_bytes``, counting each fragment's data and headers plus :data:`FRAGMENT_COST` for what holding it costs:
+  past that, the oldest are evicted, so a flood of fragments that never complete costs bounded memory and only
+  delays the honest datagrams it evicts.  The clock is injected.  ``stats()`` counts what happened.
 - :func:`icmp4_frag_needed` and :func:`icmp6_packet_too_big` build the answer to a packet that may not be
   fragmented on its way: ICMP "destination unreachable, fragmentation needed" with the next-hop MTU (RFC 792,
   RFC 1191) or ICMPv6 "packet too big" (RFC 4443), as a whole Ethernet frame addressed back to the sender (the
   Ethernet addresses swapped, VLAN tags kept) and sent from the packet's destination address, as Linux's tunnel
-  drivers do.  The ICMPv4 error quotes the offending packet up to 576 bytes in all (RFC 1812 section 4.3.2.3;
+  drivers do; never about a packet sent to a broadcast or multicast address or from an address that cannot be
+  answered (RFC 1122 3.2.2, RFC 4443 section 2.4).  The ICMPv4 error quotes the offending packet up to 576 bytes in all (RFC 1812 section 4.3.2.3;
   RFC 792's minimum is the IP header and 8 bytes), the ICMPv6 one as much as fits in 1280 bytes (RFC 4443
   section 2.4).
 """
@@ -32,11 +36,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pyvswitch.packet.checksum import icmp4_checksum, icmp6_checksum, ipv4_header_checksum
+from pyvswitch.packet.checksum import (
+    icmp4_checksum,
+    icmp6_checksum,
+    ipv4_header_checksum,
+    ipv4_header_checksum_ok,
+)
 from pyvswitch.packet.errors import Malformed
 from pyvswitch.packet.ipv4 import ipv4_options
 
-__all__ = ["Reassembler", "fragment_ipv4", "icmp4_frag_needed", "icmp6_packet_too_big", "is_ipv4_fragment"]
+__all__ = ["FRAGMENT_COST", "Reassembler", "fragment_ipv4", "icmp4_frag_needed", "icmp6_packet_too_big", "is_ipv4_fragment"]
 
 _IP4 = struct.Struct("!BBHHHBBH4s4s")
 _U16 = struct.Struct("!H")
@@ -86,6 +95,8 @@ def fragment_ipv4(packet_l3: bytes, mtu: int) -> list[bytes]:
     out = []
     pos = 0
     n = len(payload)
+    if not n:
+        raise ValueError(f"MTU {mtu} too small for the {hlen}-byte header")
     while pos < n:
         header = first_header if pos == 0 else later_header
         room = (mtu - len(header)) & ~7
@@ -112,6 +123,16 @@ class _Datagram:
     header: bytes | None = None          # the first fragment's header (offset 0)
     total: int | None = None             # data length, known once the last fragment (MF clear) came
     nbytes: int = 0                      # data bytes held
+    max_end: int = 0                     # the end of the furthest fragment held
+    cost: int = 0                        # what it is charged against max_bytes
+    ecn: int = 0                         # bit N: a fragment had ECN codepoint N
+
+
+#: What holding one fragment is charged besides its bytes: the Python objects around it (measured: about 570
+#: bytes for a datagram of one small fragment, the datagram's own objects included).
+FRAGMENT_COST = 512
+
+_ECN_NOT_ECT, _ECN_CE = 1 << 0, 1 << 3
 
 
 class Reassembler:
@@ -133,12 +154,13 @@ class Reassembler:
         return len(self._pending)
 
     def stats(self) -> dict[str, int]:
-        """The counters, with ``pending`` (incomplete datagrams) and ``bytes`` (their data held)."""
+        """The counters, with ``pending`` (incomplete datagrams) and ``bytes`` (what they are charged: see
+        :data:`FRAGMENT_COST`)."""
         return dict(self.counters, pending=len(self._pending), bytes=self.nbytes)
 
     def _drop(self, key: tuple[bytes, bytes, int, int], counter: str | None) -> None:
         d = self._pending.pop(key)
-        self.nbytes -= d.nbytes
+        self.nbytes -= d.cost
         if counter:
             self.counters[counter] += 1
 
@@ -166,7 +188,7 @@ class Reassembler:
         if len(packet_l3) < 20 or packet_l3[0] >> 4 != 4:
             self.counters["bad"] += 1
             return None
-        vihl, _, total_len, ident, frag_word, _, proto, _, src, dst = _IP4.unpack_from(packet_l3)
+        vihl, tos, total_len, ident, frag_word, _, proto, _, src, dst = _IP4.unpack_from(packet_l3)
         hlen = (vihl & 0x0F) * 4
         if hlen < 20 or total_len < hlen or total_len > len(packet_l3):
             self.counters["bad"] += 1
@@ -174,6 +196,9 @@ class Reassembler:
         if not frag_word & (_IP_MF | _IP_OFFSET):
             return bytes(packet_l3[:total_len])
         self.counters["fragments"] += 1
+        if not ipv4_header_checksum_ok(packet_l3[:hlen]):
+            self.counters["bad"] += 1
+            return None
         offset = (frag_word & _IP_OFFSET) * 8
         data = bytes(packet_l3[hlen:total_len])
         end = offset + len(data)
@@ -197,7 +222,8 @@ class Reassembler:
                 self._drop(key, "overlaps")
                 return None
         if not more:
-            if d.total is not None and d.total != end:
+            if (d.total is not None and d.total != end) or d.max_end > end:
+                # A second, different last fragment, or data held past the end this one gives.
                 self._drop(key, "overlaps")
                 return None
             d.total = end
@@ -209,15 +235,27 @@ class Reassembler:
             return None
         d.frags.append((offset, end, data))
         d.nbytes += len(data)
-        self.nbytes += len(data)
+        d.max_end = max(d.max_end, end)
+        d.ecn |= 1 << (tos & 3)
+        cost = len(data) + hlen + FRAGMENT_COST
+        d.cost += cost
+        self.nbytes += cost
         if offset == 0:
             d.header = bytes(packet_l3[:hlen])
         if d.total is not None and d.header is not None and d.nbytes == d.total:
-            # No overlaps and as many bytes as the datagram has: no gaps either.
+            # No overlaps, nothing past the end and as many bytes as the datagram has: no gaps either.
             self._drop(key, None)
+            if len(d.header) + d.total > _MAX_DATAGRAM:
+                self.counters["too_big"] += 1
+                return None
+            if d.ecn & _ECN_NOT_ECT and d.ecn != _ECN_NOT_ECT:
+                self.counters["bad"] += 1       # ECN-capable and not ECN-capable fragments: RFC 3168 5.3
+                return None
             self.counters["reassembled"] += 1
             d.frags.sort()
             h = bytearray(d.header)
+            if d.ecn & _ECN_CE:
+                h[1] |= 3
             _U16.pack_into(h, 2, len(h) + d.total)
             _U16.pack_into(h, 6, _U16.unpack_from(h, 6)[0] & _IP_DF)
             _U16.pack_into(h, 10, 0)
@@ -257,6 +295,9 @@ def icmp4_frag_needed(frame: bytes, mtu: int, ttl: int = 64) -> bytes | None:
         return None
     if frame[l3 + 9] == 1 and len(frame) > l3 + hlen and frame[l3 + hlen] not in (0, 8, 13, 15, 17):
         return None
+    if frame[0] & 1 or frame[l3 + 16] >= 224 or frame[l3 + 12] in (0, 127) or frame[l3 + 12] >= 224:
+        # To a broadcast or multicast address, or from one that cannot be answered (RFC 1122 3.2.2).
+        return None
     src, dst = frame[l3 + 16:l3 + 20], frame[l3 + 12:l3 + 16]
     quote = frame[l3:l3 + min(len(frame) - l3, 576 - 20 - 8)]
     icmp = bytearray(struct.pack("!BBHHH", 3, 4, 0, 0, mtu & 0xFFFF)) + quote
@@ -275,6 +316,10 @@ def icmp6_packet_too_big(frame: bytes, mtu: int, hlim: int = 64) -> bytes | None
     if eth_type != 0x86DD or len(frame) < l3 + 40:
         return None
     if frame[l3 + 6] == 58 and len(frame) > l3 + 40 and frame[l3 + 40] < 128:
+        return None
+    sender = int.from_bytes(frame[l3 + 8:l3 + 24], "big")
+    if frame[0] & 1 or frame[l3 + 24] == 0xFF or sender in (0, 1) or sender >> 120 == 0xFF:
+        # To a multicast address, or from the unspecified, loopback or a multicast address (RFC 4443 2.4).
         return None
     src, dst = frame[l3 + 24:l3 + 40], frame[l3 + 8:l3 + 24]
     quote = frame[l3:l3 + min(len(frame) - l3, 1280 - 40 - 8)]

@@ -387,3 +387,29 @@ def test_a_frame_too_long_for_any_outer_packet_is_counted_and_dropped() -> None:
     assert s.out[2] == [] and s.dp.tnl_stats()["push_failed"] == 1
     s.dp.execute(inner_frame(), [push_action(), odp.Output(2)], PacketMetadata(in_port=1))
     assert len(s.out[2]) == 1
+
+
+def test_inner_fragments_keep_their_flows_outer_source_port() -> None:
+    s = Setup(mtu=1000)
+    for size in (30, 1400):             # one TCP flow; the second packet is fragmented before encapsulation
+        s.dp.execute(inner_frame(size), [push_action(), odp.Output(2)], PacketMetadata(in_port=1))
+    assert len(s.out[2]) == 3 and len({Ether(f)[UDP].sport for f in s.out[2]}) == 1
+
+
+def test_a_header_only_packet_over_a_tiny_mtu_is_dropped_not_counted_as_pushed() -> None:
+    s = Setup(mtu=68)
+    s.dp.execute(bytes(Ether() / IP(proto=17)), [push_action(), odp.Output(2)], PacketMetadata(in_port=1))
+    stats = s.dp.tnl_stats()
+    assert s.out[2] == [] and stats.get("pushed", 0) == 0 and stats["too_big_dropped"] == 1
+
+
+def test_endpoint_fragments_with_a_bad_header_checksum_are_not_reassembled() -> None:
+    s = Setup()
+    s.dp.set_tnl_endpoints({0x01010258})
+    s.answers[2] = [odp.TnlPop(4789)]
+    s.answers[4789] = [odp.Output(1)]
+    whole = outer(UDP(sport=7, dport=4789, chksum=0) / VXLAN(flags=0x08, vni=9) / inner_frame(2500))
+    frags = [bytearray(whole[:14] + f) for f in fragment_ipv4(whole[14:], 1000)]
+    frags[1][14 + 10] ^= 0xFF
+    s.dp.receive(2, [bytes(f) for f in frags])
+    assert s.out[1] == [] and s.dp.tnl_stats()["frag_bad"] == 1

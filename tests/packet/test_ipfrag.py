@@ -12,8 +12,9 @@ from scapy.layers.inet import ICMP, IP, UDP, IPerror, fragment
 from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6
 from scapy.layers.l2 import Dot1Q, Ether
 
-from pyvswitch.packet.checksum import ipv4_header_checksum_ok
+from pyvswitch.packet.checksum import ipv4_header_checksum, ipv4_header_checksum_ok
 from pyvswitch.packet.ipfrag import (
+    FRAGMENT_COST,
     Reassembler,
     fragment_ipv4,
     icmp4_frag_needed,
@@ -105,6 +106,11 @@ def test_reassembly_in_any_order(size: int, mtu: int, rnd, dup: bool) -> None:
     assert r.stats()["pending"] <= (1 if dup else 0)
 
 
+def _fix_checksum(header: bytearray) -> None:
+    struct.pack_into("!H", header, 10, 0)
+    struct.pack_into("!H", header, 10, ipv4_header_checksum(header[:(header[0] & 15) * 4]))
+
+
 def test_overlap_drops_the_datagram() -> None:
     pkt = datagram(100)
     r = Reassembler()
@@ -113,7 +119,7 @@ def test_overlap_drops_the_datagram() -> None:
     # A fragment at offset 16 overlapping the first's 40 bytes, consistent header.
     evil = bytearray(first[1])
     struct.pack_into("!H", evil, 6, 0x2000 | 2)
-    struct.pack_into("!H", evil, 10, 0)
+    _fix_checksum(evil)
     assert r.add(bytes(evil)) is None
     assert r.stats()["overlaps"] == 1 and len(r) == 0
     # Exact duplicates are only ignored.
@@ -139,6 +145,7 @@ def test_limits() -> None:
     # Past 65535 bytes.
     big = bytearray(frags[1])
     struct.pack_into("!H", big, 6, 0x2000 | 8189)
+    _fix_checksum(big)
     r.add(bytes(big))
     assert r.stats()["too_big"] == 1
 
@@ -198,3 +205,96 @@ def test_icmp6_packet_too_big() -> None:
     assert Ether(bytes(e))[ICMPv6PacketTooBig].cksum == chk
     assert Ether(icmp6_packet_too_big(frame, 1000))[ICMPv6PacketTooBig].mtu == 1280
     assert icmp6_packet_too_big(frame[:30], 1400) is None
+
+
+def _frag(off: int, data: bytes, mf: bool, ident: int = 1, opts: bytes = b"", tos: int = 0) -> bytes:
+    """An IPv4 fragment 10.0.0.1 -> 10.0.0.2 with a correct header checksum."""
+    hlen = 20 + len(opts)
+    h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x40 | hlen // 4, tos, hlen + len(data), ident,
+                              (0x2000 if mf else 0) | off // 8, 64, 17, 0, bytes([10, 0, 0, 1]),
+                              bytes([10, 0, 0, 2]))) + opts
+    _fix_checksum(h)
+    return bytes(h) + data
+
+
+def test_data_held_past_the_last_fragments_end_drops_the_datagram() -> None:
+    # Without the check, the 8 bytes at 800 would stand in for the missing 8..16 (the count of bytes matches).
+    r = Reassembler()
+    assert r.add(_frag(800, b"Z" * 8, True)) is None
+    assert r.add(_frag(0, b"A" * 8, True)) is None
+    assert r.add(_frag(16, b"C" * 8, False)) is None
+    assert r.stats()["overlaps"] == 1 and len(r) == 0
+
+
+def test_a_fragment_with_a_bad_header_checksum_is_discarded() -> None:
+    r = Reassembler()
+    bad = bytearray(_frag(8, b"B" * 8, False))
+    bad[10] ^= 0xFF
+    assert r.add(_frag(0, b"A" * 8, True)) is None
+    assert r.add(bytes(bad)) is None
+    assert r.stats()["bad"] == 1 and r.stats()["pending"] == 1
+    assert r.add(_frag(8, b"B" * 8, False)) is not None
+
+
+def test_a_datagram_over_65535_bytes_with_a_long_first_header_is_dropped() -> None:
+    # Every fragment alone is within the limit; the first one's 60-byte header takes the whole past it.
+    r = Reassembler(max_frags=100)
+    r.add(_frag(0, b"a" * 1480, True, opts=b"\x01" * 40))
+    off, total, res = 1480, 65515, b""
+    while off < total:
+        n = min(1480, total - off)
+        res = r.add(_frag(off, b"b" * n, off + n < total))
+        off += n
+    assert res is None and r.stats()["too_big"] == 1 and len(r) == 0
+
+
+@pytest.mark.parametrize(("tos1", "tos2", "want"), [(2, 3, 3), (1, 2, 1), (3, 3, 3), (0, 0, 0), (0, 3, None),
+                                                    (2, 0, None)])
+def test_ecn_of_the_fragments_rfc3168(tos1: int, tos2: int, want: int | None) -> None:
+    """A CE mark on any fragment marks the datagram; ECN-capable and not ECN-capable fragments mixed drop it."""
+    r = Reassembler()
+    r.add(_frag(0, b"A" * 8, True, tos=tos1))
+    out = r.add(_frag(8, b"B" * 8, False, tos=tos2))
+    if want is None:
+        assert out is None and r.stats()["bad"] == 1
+    else:
+        assert out is not None and out[1] & 3 == want and ipv4_header_checksum_ok(out[:20])
+
+
+def test_memory_charge_bounds_a_flood_of_tiny_fragments() -> None:
+    r = Reassembler(max_bytes=1 << 20)
+    for i in range(20_000):
+        r.add(_frag(0, b"x" * 8, True, ident=i))
+    assert r.stats()["bytes"] <= 1 << 20 and len(r) < (1 << 20) // FRAGMENT_COST
+    assert r.stats()["memory_evictions"] > 0
+
+
+def test_a_header_only_packet_over_the_mtu_cannot_be_fragmented() -> None:
+    with pytest.raises(ValueError, match="too small"):
+        fragment_ipv4(bytes(IP(options=b"\x01" * 40, proto=17)), 40)
+
+
+@pytest.mark.parametrize(("dmac", "src", "dst"), [
+    ("ff:ff:ff:ff:ff:ff", "192.168.0.1", "192.168.0.255"),
+    ("01:00:5e:00:00:fb", "192.168.0.1", "224.0.0.251"),
+    ("50:54:00:00:00:07", "0.0.0.0", "192.168.0.2"),
+    ("50:54:00:00:00:07", "127.0.0.1", "192.168.0.2"),
+    ("50:54:00:00:00:07", "192.168.0.1", "255.255.255.255"),
+])
+def test_no_frag_needed_about_broadcast_multicast_or_unanswerable_packets(dmac: str, src: str, dst: str) -> None:
+    f = bytes(Ether(src="50:54:00:00:00:05", dst=dmac) / IP(src=src, dst=dst, flags="DF") / UDP() / bytes(100))
+    assert icmp4_frag_needed(f, 1000) is None
+    ok = bytes(Ether(src="50:54:00:00:00:05", dst="50:54:00:00:00:07") / IP(src="192.168.0.1", dst="192.168.0.2",
+                                                                          flags="DF") / UDP() / bytes(100))
+    assert icmp4_frag_needed(ok, 1000) is not None
+
+
+@pytest.mark.parametrize(("dmac", "src", "dst"), [
+    ("33:33:00:00:00:01", "fd00::1", "ff02::1"),
+    ("50:54:00:00:00:07", "::", "fd00::2"),
+    ("50:54:00:00:00:07", "::1", "fd00::2"),
+    ("50:54:00:00:00:07", "ff02::5", "fd00::2"),
+])
+def test_no_packet_too_big_about_multicast_or_unanswerable_packets(dmac: str, src: str, dst: str) -> None:
+    f = bytes(Ether(src="50:54:00:00:00:05", dst=dmac) / IPv6(src=src, dst=dst) / UDP() / bytes(1400))
+    assert icmp6_packet_too_big(f, 1280) is None
