@@ -143,8 +143,14 @@ class Router:
 
     # -- Changes ---------------------------------------------------------------------------------------------
 
-    def _source_for(self, prefix: IPNetwork, dev: str, gw: IPAddress | None) -> IPAddress | None:
-        return best_source(gw if gw is not None else prefix.network_address, self._addrs.get(dev, []))
+    def _source_for(self, dst: IPAddress, dev: str, gw: IPAddress | None) -> IPAddress | None:
+        """The source of a route to ``dst`` (the address as given, host bits and all): the device address for
+        ``dst``, else the one for the gateway, as Open vSwitch chooses it."""
+        addrs = self._addrs.get(dev, [])
+        src = best_source(dst, addrs)
+        if src is None and gw is not None:
+            src = best_source(gw, addrs)
+        return src
 
     def _insert(self, route: Route) -> None:
         sub = self._subtables.setdefault(route.plen128, [])
@@ -155,8 +161,10 @@ class Router:
         sub.append(route)
 
     def _make(self, prefix: IPNetwork | str, dev: str, gw: IPAddress | str | None, src: IPAddress | str | None,
-              pkt_mark: int, *, user: bool, local: bool) -> Route:
+              pkt_mark: int, *, user: bool, local: bool, dst: IPAddress | None = None) -> Route:
         net = ipaddress.ip_network(prefix, strict=False) if isinstance(prefix, str) else prefix
+        if dst is None:
+            dst = ipaddress.ip_interface(prefix).ip if isinstance(prefix, str) else net.network_address
         gw_a = _as_address(gw) if gw is not None else None
         if gw_a is not None and gw_a.is_unspecified:
             gw_a = None
@@ -168,17 +176,18 @@ class Router:
             if all(a.ip != src_a for a in self._addrs.get(dev, [])):
                 raise RouteError("Error while inserting route.")
         else:
-            src_a = self._source_for(net, dev, gw_a)
+            src_a = self._source_for(dst, dev, gw_a)
             if src_a is None:
                 raise RouteError("Error while inserting route.")
         return Route(net, dev, gw_a, src_a, user, local, pkt_mark & 0xFFFFFFFF)
 
     def add_user(self, prefix: IPNetwork | str, dev: str, gw: IPAddress | str | None = None,
-                 src: IPAddress | str | None = None, pkt_mark: int = 0) -> Route:
-        """Adds (or replaces) a user route and returns it.  Raises :class:`RouteError` ("Error while inserting route.") when
-        the device has no address to send from (unknown devices have none) or ``src`` is not one of its
-        addresses."""
-        route = self._make(prefix, dev, gw, src, pkt_mark, user=True, local=False)
+                 src: IPAddress | str | None = None, pkt_mark: int = 0, dst: IPAddress | None = None) -> Route:
+        """Adds (or replaces) a user route and returns it.  ``dst``: the address the user typed before the
+        prefix length (its host bits may be set; by default the prefix's own), from which the source address is
+        chosen.  Raises :class:`RouteError` ("Error while inserting route.") when the device has no address to
+        send from (unknown devices have none) or ``src`` is not one of its addresses."""
+        route = self._make(prefix, dev, gw, src, pkt_mark, user=True, local=False, dst=dst)
         self._insert(route)
         self._changed()
         return route
@@ -209,7 +218,7 @@ class Router:
                 del self._subtables[plen]
         inserted: list[Route] = []
         for r in routes:
-            src = r.src if r.src is not None else self._source_for(r.prefix, r.dev, r.gw)
+            src = r.src if r.src is not None else self._source_for(r.prefix.network_address, r.dev, r.gw)
             if src is None:
                 continue
             route = replace(r, src=src, user=False)

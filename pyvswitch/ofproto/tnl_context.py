@@ -132,10 +132,11 @@ class TnlContext:
 
     # -- User routes -----------------------------------------------------------------------------------------
 
-    def add_user_route(self, prefix: Any, dev: str, gw: Any = None, src: Any = None, pkt_mark: int = 0) -> Route:
+    def add_user_route(self, prefix: Any, dev: str, gw: Any = None, src: Any = None, pkt_mark: int = 0,
+                       dst: Any = None) -> Route:
         """``ovs/route/add``: the router's :meth:`~pyvswitch.ofproto.router.Router.add_user`, and the device
         becomes a listening device.  Raises :class:`~pyvswitch.ofproto.router.RouteError`."""
-        route = self.router.add_user(prefix, dev, gw, src, pkt_mark)
+        route = self.router.add_user(prefix, dev, gw, src, pkt_mark, dst)
         self._insert_device(dev)
         return route
 

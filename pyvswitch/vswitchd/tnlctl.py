@@ -41,8 +41,8 @@ def _scan_int(text: str) -> int | None:
     """An unsigned 32-bit integer as C's ``%i`` reads it: leading digits (decimal, ``0x`` hexadecimal or ``0``
     octal) with an optional sign, anything after them ignored, negative values wrapped; None without digits."""
     m = _INT_RE.match(text)
-    if m is None:
-        return None
+    if m is None or (m.group(2) == "0" and text[m.end():m.end() + 1] in ("x", "X")):
+        return None         # no digits, or a "0x" prefix without any (glibc's scanf fails on it)
     v = int(m.group(2), 0) if not m.group(2).startswith("0") or len(m.group(2)) == 1 or m.group(2)[1] in "xX" \
         else int(m.group(2), 8)
     return (-v if m.group(1) == "-" else v) & 0xFFFFFFFF
@@ -71,7 +71,7 @@ def _ipv4(text: str) -> ipaddress.IPv4Address | None:
 
 
 def _ipv6(text: str) -> ipaddress.IPv6Address | None:
-    if ":" not in text:
+    if ":" not in text or "%" in text:      # inet_pton takes no zone identifier
         return None
     try:
         return ipaddress.IPv6Address(text)
@@ -94,15 +94,25 @@ def _mask_len(text: str, version: int) -> int | None:
 
 
 def _route_prefix(text: str, version: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    """``IP[/PLEN]`` or ``IP/NETMASK`` as a network (host bits cleared), or None."""
+    """``IP[/PLEN]`` or ``IP/NETMASK`` as a network (host bits cleared), or None.  A v4-mapped IPv6 prefix of
+    at least 96 bits is the IPv4 network it maps: Open vSwitch keeps both families in one v4-mapped space."""
+    typed = _route_address(text, version)
+    if typed is None:
+        return None
+    a, plen = typed
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None and plen >= 96:
+        return ipaddress.ip_network(f"{a.ipv4_mapped}/{plen - 96}", strict=False)
+    return ipaddress.ip_network(f"{a}/{plen}", strict=False)
+
+
+def _route_address(text: str, version: int) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int] | None:
+    """``IP[/PLEN]`` or ``IP/NETMASK``: the address as typed (host bits kept) and the prefix length, or None."""
     addr, slash, plen_s = text.partition("/")
     a = _ipv4(addr) if version == 4 else _ipv6(addr)
     if a is None:
         return None
     plen = _mask_len(plen_s, version) if slash else (32 if version == 4 else 128)
-    if plen is None:
-        return None
-    return ipaddress.ip_network(f"{a}/{plen}", strict=False)
+    return None if plen is None else (a, plen)
 
 
 def parse_mac(text: str) -> int | None:
@@ -195,9 +205,13 @@ class TunnelCommands:
             if m is None:
                 raise CommandError("Invalid pkt_mark")
             mark = m
+        typed = _route_address(args[0], version)
+        dst = typed[0] if typed is not None else None
+        if isinstance(dst, ipaddress.IPv6Address) and dst.ipv4_mapped is not None and prefix.version == 4:
+            dst = dst.ipv4_mapped
         with self._lock:
             try:
-                self.tnl.add_user_route(prefix, args[1], gw, src, mark)
+                self.tnl.add_user_route(prefix, args[1], gw, src, mark, dst)
             except RouteError as e:
                 raise CommandError(str(e)) from None
         return "OK\n"
@@ -220,14 +234,10 @@ class TunnelCommands:
         return "OK\n"
 
     def route_lookup(self, args: list[str]) -> str:
-        p4 = _route_prefix(args[0], 4)
-        p6 = _route_prefix(args[0], 6)
-        if p4 is not None and p4.prefixlen == 32:
-            addr: Any = p4.network_address
-        elif p6 is not None and p6.prefixlen == 128:
-            addr = p6.network_address
-        else:
+        typed = _route_address(args[0], 4) or _route_address(args[0], 6)
+        if typed is None or typed[1] != typed[0].max_prefixlen:
             raise CommandError("Invalid parameters")
+        addr: Any = typed[0]
         mark = 0
         if len(args) > 1:
             m = _pkt_mark(args[1])

@@ -158,3 +158,16 @@ def test_prefix_host_bits_are_cleared() -> None:
     r = make()
     assert r.add_user("1.1.2.99/24", "br0").prefix == ip_network("1.1.2.0/24")
     assert r.devices() == {"lo", "eth0", "br0"}
+
+
+def test_source_for_the_destination_first_then_for_the_gateway() -> None:
+    r = Router()
+    r.set_addresses({"pvCa": [ip_interface("192.0.2.2/24"), ip_interface("10.0.0.2/8")]})
+    assert str(r.add_user("10.9.0.0/16", "pvCa", gw="192.0.2.7").src) == "10.0.0.2"
+    assert str(r.add_user("192.0.2.128/25", "pvCa", gw="10.1.1.1").src) == "192.0.2.2"
+    # Neither the destination nor the gateway on a subnet of the device: refused.
+    with pytest.raises(RouteError):
+        r.add_user("172.16.0.0/12", "pvCa", gw="9.9.9.9")
+    # The kernel's routes choose the same way.
+    got = r.set_kernel([cached("10.8.0.0/16", "pvCa", "192.0.2.7")])
+    assert [str(x.src) for x in got] == ["10.0.0.2"]

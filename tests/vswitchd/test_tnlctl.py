@@ -256,3 +256,46 @@ def test_any_arguments_get_a_reply_not_an_internal_error(cmd: str, args: list[st
 
 
 FUZZ_DAEMON = make_daemon()
+
+
+def test_route_source_is_chosen_for_the_destination_then_the_gateway() -> None:
+    """As Open vSwitch 3.1 (checked against it): the address for the destination as typed, host bits and all;
+    only when the device has none for it, the address for the gateway (more in tests/ofproto/test_router.py)."""
+    server, tnl = make_daemon()
+    run = server.execute
+    assert run("netdev-dummy/ip4addr", ["br0", "1.1.2.88/24"]) == ("OK\n", None)
+    # The gateway is off every subnet of br0, the destination is on one; and host bits set past the prefix.
+    assert run("ovs/route/add", ["1.1.2.0/24", "br0", "9.9.9.1"]) == ("OK\n", None)
+    assert run("ovs/route/add", ["1.1.2.92/16", "br0"]) == ("OK\n", None)
+    show = tnl.router.show()
+    assert "User: 1.1.2.0/24 dev br0 GW 9.9.9.1 SRC 1.1.2.88" in show
+    assert "User: 1.1.0.0/16 dev br0 SRC 1.1.2.88" in show
+    assert run("ovs/route/lookup", ["1.1.200.1"]) == ("src 1.1.2.88\ngateway ::\ndev br0\n", None)
+
+
+def test_v4_mapped_route_prefixes_are_ipv4_routes() -> None:
+    server, tnl = make_daemon()
+    run = server.execute
+    assert run("netdev-dummy/ip4addr", ["br0", "1.1.2.88/24"]) == ("OK\n", None)
+    assert run("ovs/route/add", ["::ffff:1.1.2.0/120", "br0"]) == ("OK\n", None)
+    assert run("ovs/route/add", ["::ffff:1.1.2.128/121", "br0", "::ffff:1.1.2.1"]) == ("OK\n", None)
+    show = tnl.router.show()
+    assert "User: 1.1.2.0/24 dev br0 SRC 1.1.2.88" in show and "User: 1.1.2.128/25 dev br0 GW 1.1.2.1" in show
+    assert run("ovs/route/del", ["::ffff:1.1.2.0/120"]) == ("OK\n", None)
+    assert "User: 1.1.2.0/24" not in tnl.router.show()
+
+
+@pytest.mark.parametrize(("cmd", "args", "error"), [
+    ("ovs/route/add", ["2001:db8:60::/48", "br0", "2001:db8::1%eth0"], "Invalid pkt_mark or IPv6 gateway\n"),
+    ("ovs/route/add", ["2001:db8:63::%x/48", "br0"], "Invalid parameters\n"),
+    ("ovs/route/lookup", ["2001:db8::5%x"], "Invalid parameters\n"),
+    ("tnl/neigh/set", ["br0", "2001:db8::1%eth0", "1:2:3:4:5:6"], "bad IP address\n"),
+    ("netdev-dummy/ip6addr", ["br0", "2001:db8::88%q/64"], "2001:db8::88%q/64: invalid IPv6 address\n"),
+    ("ovs/route/add", ["1.1.2.0/24", "br0", "pkt_mark=0x"], "Invalid pkt_mark or gateway\n"),
+])
+def test_zone_ids_and_a_bare_hex_prefix_are_refused_as_open_vswitch_refuses_them(
+        cmd: str, args: list[str], error: str) -> None:
+    server, _ = make_daemon()
+    assert server.execute("netdev-dummy/ip6addr", ["br0", "2001:db8::88/64"]) == ("OK\n", None)
+    assert server.execute("netdev-dummy/ip4addr", ["br0", "1.1.2.88/24"]) == ("OK\n", None)
+    assert server.execute(cmd, args) == (None, error)
