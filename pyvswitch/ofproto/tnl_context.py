@@ -160,7 +160,8 @@ class TnlContext:
 
     def forget_dummy(self, dev: str) -> None:
         """A dummy device was deleted: its addresses go with it."""
-        if self._dummy_v4.pop(dev, None) is not None or self._dummy_v6.pop(dev, None) is not None:
+        v4, v6 = self._dummy_v4.pop(dev, None), self._dummy_v6.pop(dev, None)
+        if v4 is not None or v6 is not None:
             self.router.set_addresses(self._addresses())
             self.refresh()
 

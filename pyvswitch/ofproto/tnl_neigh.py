@@ -129,10 +129,21 @@ class NeighCache:
             return True
         return any(a.ip == ip for a in self.addresses(bridge))
 
+    def _is_nd_dst_mine(self, bridge: str, ip: IPv6Address) -> bool:
+        """Whether a Neighbor Advertisement sent to ``ip`` is for the bridge: one of its addresses, or the
+        solicited-node multicast group (``ff02::1:ffXX:XXXX``) of one of them, as Open vSwitch accepts."""
+        if self._is_mine(bridge, ip):
+            return True
+        n = int(ip)
+        if n >> 24 != 0xFF0200000000000000000001FF:
+            return False
+        assert self.addresses is not None
+        return any(a.version == 6 and int(a.ip) & 0xFFFFFF == n & 0xFFFFFF for a in self.addresses(bridge))
+
     def snoop(self, key: int, bridge: str, wc: Wildcards | None, side_effects: bool) -> bool:
         """Learns from the packet whose flow key is ``key``, delivered to ``bridge``'s own port, if it is an ARP
         reply to one of the bridge's addresses, a gratuitous ARP, or a Neighbor Advertisement to one of the
-        bridge's addresses with a target link-layer address.  The fields consulted are added to ``wc``; the
+        bridge's addresses (or its solicited-node multicast group) with a target link-layer address.  The fields consulted are added to ``wc``; the
         cache changes only when ``side_effects``.  Returns whether the packet was one to learn from."""
         w = wc.mask if wc is not None else 0
         w |= _DL_TYPE_M
@@ -153,7 +164,7 @@ class NeighCache:
             w |= _NW_PROTO_M
             if F.storage_get(key, "nw_proto") == IPPROTO_ICMPV6:
                 w |= _IPV6_DST_M
-                if self._is_mine(bridge, IPv6Address(F.storage_get(key, "ipv6_dst"))):
+                if self._is_nd_dst_mine(bridge, IPv6Address(F.storage_get(key, "ipv6_dst"))):
                     w |= _TP_DST_M
                     if F.storage_get(key, "tp_dst") == 0:
                         w |= _TP_SRC_M

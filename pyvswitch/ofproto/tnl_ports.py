@@ -49,7 +49,9 @@ IPAddress = IPv4Address | IPv6Address
 
 _DL_DST = F.BY_NAME["dl_dst"]
 _FRAG = F.BY_NAME["nw_frag"]
-_L2_M = F.storage_mask("dl_dst") | F.storage_mask("dl_type")
+# The VLAN TCI is matched too, to 0: a tagged packet never ends at a tunnel (as in Open vSwitch, whose
+# listening entries match untagged packets only, though ``tnl/ports/show -v`` does not print it).
+_L2_M = F.storage_mask("dl_dst") | F.storage_mask("dl_type") | F.storage_mask("vlan_tci")
 _L3_V4_M = F.storage_mask("nw_dst") | F.storage_mask("nw_proto") | _FRAG.key_mask
 _L3_V6_M = F.storage_mask("ipv6_dst") | F.storage_mask("nw_proto") | _FRAG.key_mask
 _L4_M = F.storage_mask("tp_dst")
@@ -200,11 +202,12 @@ class TnlPorts:
         w = 0
         dl_dst = F.storage_get(key, "dl_dst")
         dl_type = F.storage_get(key, "dl_type")
+        vlan = F.storage_get(key, "vlan_tci")
         found: int | None = None
         for (version, udp), entries in self._subtables.items():
             w |= _L2_M
             want_type = ETH_TYPE_IP if version == 4 else ETH_TYPE_IPV6
-            cands = [e for e in entries if e.mac == dl_dst] if dl_type == want_type else []
+            cands = [e for e in entries if e.mac == dl_dst] if dl_type == want_type and not vlan else []
             if not cands:
                 continue
             if version == 4:

@@ -173,3 +173,17 @@ def test_show_text() -> None:
         "==========================================================================\n"
         "1.1.2.92                                      f8:bc:12:44:34:b6   br0\n"
         "2001:db8::92                                  f8:bc:12:44:34:b7   br0\n")
+
+
+def test_a_neighbor_advertisement_to_the_solicited_node_group_is_learned() -> None:
+    """Open vSwitch 3.1 learns an NA sent to ``ff02::1:ffXX:XXXX`` whose low 24 bits are one of the bridge's
+    addresses' (checked against it), not one sent to another group."""
+    c = cache()
+    mine = next(a.ip for a in BR0_ADDRS if a.version == 6)
+    group = IPv6Address((0xFF0200000000000000000001FF << 24) | (int(mine) & 0xFFFFFF))
+    assert c.snoop(na("f8:bc:12:44:36:07", "2001:db8::97", str(group), "2001:db8::97", "f8:bc:12:44:36:07"),
+                   "br0", Wildcards(), side_effects=True)
+    assert c.lookup("br0", "2001:db8::97") == 0xF8BC12443607
+    other = IPv6Address((0xFF0200000000000000000001FF << 24) | ((int(mine) + 1) & 0xFFFFFF))
+    assert not c.snoop(na("f8:bc:12:44:36:08", "2001:db8::98", str(other), "2001:db8::98", "f8:bc:12:44:36:08"),
+                       "br0", Wildcards(), side_effects=True)

@@ -4,6 +4,7 @@ reference's ``tnl_pop`` megaflow: ``dl_dst``, ``nw_dst``, ``nw_proto``, ``nw_fra
 
 from __future__ import annotations
 
+import ipaddress
 from ipaddress import IPv4Address, IPv6Address
 
 from pyvswitch.flow import fields as F
@@ -107,7 +108,7 @@ def vxlan_key(dl_dst: str = "aa:55:aa:55:00:00", dst: str = "1.1.2.88", port: in
                   f"ipv4(src=1.1.2.92,dst={dst},proto={proto},tos=0,ttl=64,frag={frag}){l4}")
 
 
-L2 = F.storage_mask("dl_dst") | F.storage_mask("dl_type")
+L2 = F.storage_mask("dl_dst") | F.storage_mask("dl_type") | F.storage_mask("vlan_tci")
 L3 = F.storage_mask("nw_dst") | F.storage_mask("nw_proto") | F.BY_NAME["nw_frag"].key_mask
 L4 = F.storage_mask("tp_dst")
 
@@ -159,3 +160,20 @@ def test_empty() -> None:
     assert p.show() == "Listening ports:\n" and p.show(True) == "Listening ports:\n"
     wc = Wildcards()
     assert p.lookup(vxlan_key(), wc) is None and wc.mask == 0
+
+
+def test_a_vlan_tagged_packet_never_ends_at_a_tunnel() -> None:
+    """Open vSwitch 3.1: ``ofproto/trace br0 udp,dl_vlan=10,...,nw_dst=<endpoint>,udp_dst=4789`` outputs to the
+    bridge's port; without the tag it is ``tnl_pop(4789)``."""
+    p = TnlPorts()
+    p.add(4789, "vxlan_sys_4789", 17, 4789)
+    p.insert_device("br0", 0xAA55AA550000, [ipaddress.ip_address("1.1.2.88")])
+    untagged = ("in_port(1),eth(src=f8:bc:12:44:3d:01,dst=aa:55:aa:55:00:00),eth_type(0x0800),"
+                "ipv4(src=1.1.2.92,dst=1.1.2.88,proto=17,tos=0,ttl=64,frag=no),udp(src=1234,dst=4789)")
+    tagged = ("in_port(1),eth(src=f8:bc:12:44:3d:01,dst=aa:55:aa:55:00:00),eth_type(0x8100),vlan(vid=10,pcp=0),"
+              "encap(eth_type(0x0800),ipv4(src=1.1.2.92,dst=1.1.2.88,proto=17,tos=0,ttl=64,frag=no),"
+              "udp(src=1234,dst=4789))")
+    assert p.lookup(extract(parse_packet(untagged), 1), Wildcards()) == 4789
+    wc = Wildcards()
+    assert p.lookup(extract(parse_packet(tagged), 1), wc) is None
+    assert wc.mask & F.storage_mask("vlan_tci") == F.storage_mask("vlan_tci")

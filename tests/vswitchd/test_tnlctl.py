@@ -15,6 +15,7 @@ compared as sets (the header exactly).
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from pathlib import Path
 
@@ -299,3 +300,11 @@ def test_zone_ids_and_a_bare_hex_prefix_are_refused_as_open_vswitch_refuses_them
     assert server.execute("netdev-dummy/ip6addr", ["br0", "2001:db8::88/64"]) == ("OK\n", None)
     assert server.execute("netdev-dummy/ip4addr", ["br0", "1.1.2.88/24"]) == ("OK\n", None)
     assert server.execute(cmd, args) == (None, error)
+
+
+def test_a_deleted_dummy_device_takes_both_its_addresses() -> None:
+    tnl = TnlContext()
+    tnl.set_dummy_address("br0", ipaddress.IPv4Interface("1.1.2.88/24"))
+    tnl.set_dummy_address("br0", ipaddress.IPv6Interface("2001:db8::88/64"))
+    tnl.forget_dummy("br0")
+    assert tnl.dummy_addresses("br0") == [] and tnl.router.addresses("br0") == []
