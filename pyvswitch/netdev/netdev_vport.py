@@ -150,11 +150,11 @@ class TunnelConfig:
 
     def receive_match(self) -> tuple[object, ...]:
         """What identifies the packets this vport receives (besides its datapath port): two vports with equal
-        matches on one datapath port cannot both exist."""
+        matches on one datapath port cannot both exist.  The send-side options (``out_key``, ``tos``, ``ttl``,
+        ``egress_pkt_mark``...) are not part of it, as they are not of Open vSwitch's ``struct tnl_match``."""
         return (None if self.in_key_flow else self.in_key, self.in_key_flow,
                 None if self.local_flow else self.local_ip, self.local_flow,
-                None if self.remote_flow else self.remote_ip, self.remote_flow,
-                self.egress_pkt_mark or 0)
+                None if self.remote_flow else self.remote_ip, self.remote_flow)
 
 
 def _parse_ip(text: str) -> IPAddress | None:

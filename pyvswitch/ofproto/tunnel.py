@@ -11,8 +11,9 @@ is the one whose configuration matches, the most specific configuration first, i
 configured (``in_key``) before ``in_key=flow``; within each, ``remote_ip`` configured before ``remote_ip=flow``;
 within each, ``local_ip`` configured, then unset, then ``flow``.  A configured key must equal the packet's
 ``tun_id`` (0 when the vport has no key), a configured ``remote_ip`` the packet's outer source, a configured
-``local_ip`` its outer destination; ``egress_pkt_mark`` must equal the packet's ``pkt_mark`` (0 for decapsulated
-packets, so, as in Open vSwitch, such a vport receives nothing).  No match: the packet is dropped and
+``local_ip`` its outer destination.  ``egress_pkt_mark`` plays no part: it is a send-side option only (Open
+vSwitch's receive match, ``struct tnl_match``, has no mark), so two vports that differ only by it are duplicates
+(:meth:`TunnelConfig.receive_match`).  No match: the packet is dropped and
 "receive tunnel port not found" is logged (rate-limited).  :func:`receive_wildcards` is what a translation of such
 a packet always consults (Open vSwitch's ``tnl_wc_init``): the key, both outer addresses, the outer TOS and the
 don't-fragment, checksum and key flags.
@@ -148,12 +149,9 @@ class TunnelMap:
             return None
         tun_id = F.storage_get(key, "tun_id")
         src, dst = _outer_addresses(key)
-        mark = F.storage_get(key, "pkt_mark")
         best: tuple[tuple[int, int, int], TunnelPort] | None = None
         for p in cands:
             c = p.config
-            if (c.egress_pkt_mark or 0) != mark:
-                continue
             if not c.in_key_flow and c.in_key != tun_id:
                 continue
             if not c.remote_flow and not _same(c.remote_ip, src):

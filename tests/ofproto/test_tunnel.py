@@ -141,9 +141,18 @@ def test_ipv6_and_egress_mark() -> None:
     m.set_ports([v6, marked])
     assert m.receive(4789, _key(7, "fd00::2", "fd00::1")) == v6
     assert m.receive(4789, _key(7, "1.1.1.1", "1.1.1.2")) is None
-    # As in Open vSwitch, a vport with egress_pkt_mark receives only packets with that mark.
-    assert m.receive(4789, _key(0, "1.1.1.1", "1.1.1.2")) is None
+    # egress_pkt_mark marks what the vport sends; it receives like any vport (decapsulated packets have mark 0),
+    # as in Open vSwitch, whose receive match has no mark.
+    assert m.receive(4789, _key(0, "1.1.1.1", "1.1.1.2")) == marked
     assert m.receive(4789, F.storage_put(_key(0, "1.1.1.1", "1.1.1.2"), "pkt_mark", 9)) == marked
+
+
+def test_egress_mark_is_not_part_of_the_receive_match() -> None:
+    """Two vports that differ only by a send-side option receive the same packets: duplicates."""
+    plain = parse_tunnel_options("a", "vxlan", {"remote_ip": "1.1.1.1", "key": "5"})
+    for extra in ({"egress_pkt_mark": "9"}, {"out_key": "6"}, {"tos": "0x20"}, {"ttl": "3"}):
+        other = parse_tunnel_options("b", "vxlan", {"remote_ip": "1.1.1.1", "key": "5", **extra})
+        assert other.receive_match() == plain.receive_match(), extra
 
 
 def test_receive_wildcards() -> None:

@@ -1,0 +1,35 @@
+"""Tunnel interfaces in the reconciliation of desired state with the running switch, in process (no database):
+duplicate receive configurations, options that change or go bad, and bad input that must not stop the daemon.
+The behaviour asserted is Open vSwitch 3.1's (vswitchd/bridge.c, ofproto/tunnel.c) unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+from pyvswitch.vswitchd.bridge import BridgeSpec, Desired, Iface, IfaceSpec, Switch
+
+BR0 = IfaceSpec("u-br0", "br0", "internal", (), None, None)
+
+
+def _want(*ifaces: IfaceSpec) -> Desired:
+    return Desired("root", 1, 0, 5.0, (BridgeSpec("ub", "br0", "dummy", (BR0,) + ifaces),))
+
+
+def _vx(name: str, ofport: int | None = None, **options: str) -> IfaceSpec:
+    return IfaceSpec(f"u-{name}", name, "vxlan", tuple(options.items()), ofport, None)
+
+
+def _ifaces(sw: Switch) -> dict[str, Iface]:
+    return {n: i for n, i in sw.bridges["br0"].ifaces.items() if n != "br0"}
+
+
+def _dup_error(name: str) -> str:
+    return f"could not add network device {name} to ofproto (File exists)"
+
+
+def test_vports_that_differ_only_by_egress_mark_are_duplicates() -> None:
+    sw = Switch()
+    sw.reconfigure(_want(_vx("a", 1, remote_ip="1.1.1.1", key="5"),
+                         _vx("b", 2, remote_ip="1.1.1.1", key="5", egress_pkt_mark="9")))
+    ifs = _ifaces(sw)
+    assert ifs["a"].ofport == 1 and ifs["a"].error is None
+    assert ifs["b"].ofport == -1 and ifs["b"].error == _dup_error("b")
