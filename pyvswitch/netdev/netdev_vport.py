@@ -12,14 +12,18 @@ texts were checked against ``ovs-vswitchd --enable-dummy``):
 * ``remote_ip``: an IPv4 or IPv6 address, or ``flow`` (the flow's ``tun_dst``/``tun_ipv6_dst``).  Required; a
   multicast address is refused.  ``local_ip``: an address of the same family, or ``flow`` (only with
   ``remote_ip=flow``).  An address that does not parse is a warning and counts as absent.
-* ``key`` sets both ``in_key`` and ``out_key``; each is a number (decimal, ``0x`` hex) or ``flow``.  Without any,
-  GRE sends no key field and VXLAN/Geneve send VNI 0; the port receives packets with key 0.
+* ``key`` sets both ``in_key`` and ``out_key``; each is a number (decimal, ``0x`` hex, ``0`` octal) or
+  ``flow``.  Without any, GRE sends no key field and VXLAN/Geneve send VNI 0; the port receives packets with
+  key 0.
 * ``dst_port`` (default 4789 VXLAN, 6081 Geneve), ``tos`` (``inherit`` or a DSCP value: the ECN bits must be 0;
   else a warning and 0), ``ttl`` (``inherit`` or a number taken modulo 256; 0 means the default 64),
   ``df_default`` (``false`` clears DF), ``csum`` (``true``), ``egress_pkt_mark``, ``exts=gbp`` (VXLAN group
   policy), ``packet_type`` (``legacy_l2``; ``ptap`` is accepted for VXLAN and Geneve, which carry Ethernet
   frames only; ``legacy_l3`` is refused for VXLAN and Geneve with Open vSwitch's error, and pyvswitch refuses
   ``legacy_l3``/``ptap`` for GRE, whose layer-3 mode it does not implement).
+* Numbers are read with C's ``strtoull``/``strtol``/``strtoul``/``atoi`` exactly where Open vSwitch uses each
+  (:func:`_c_strtol`): trailing junk is ignored except in ``tos``, and an out-of-range value saturates at the C
+  type's limit before it is cut to the option's width, so no text, however long, is an exception.
 * Unknown options are warnings.  Warnings are logged; errors raise :class:`NetdevError` whose text (every line
   gathered, warnings first, as Open vSwitch does) goes to the Interface ``error`` column.
 
@@ -50,7 +54,6 @@ DEFAULT_TTL = 64
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_DIGITS = "0123456789"   # str.isdigit() also accepts other scripts' digits, which int() refuses.
 _KNOWN = frozenset(("remote_ip", "local_ip", "key", "in_key", "out_key", "dst_port", "tos", "ttl", "df_default",
                     "csum", "packet_type", "egress_pkt_mark"))
 
@@ -164,35 +167,73 @@ def _parse_ip(text: str) -> IPAddress | None:
         return None
 
 
+_C_SPACE = " \t\n\v\f\r"     # C's isspace() in the "C" locale.
+_HEX = "0123456789abcdef"
+_ULONG_MAX = (1 << 64) - 1     # unsigned long and unsigned long long on the LP64 systems Open vSwitch runs on.
+_LONG_MAX = (1 << 63) - 1
+_LONG_MIN = -(1 << 63)
+
+
+def _c_strtol(text: str, base: int, unsigned: bool) -> tuple[int, bool]:
+    """C's ``strtol`` (``unsigned``: ``strtoul``/``strtoull``) on ``text``, as glibc on a 64-bit system does it:
+    returns (value, whether the number ended the text: ``*endptr == '\\0'``).
+
+    Leading white space and a sign are skipped; base 0 reads ``0x``/``0X`` hex, a leading ``0`` as octal,
+    else decimal; only ASCII digits count; no digits at all give 0 (and "ended" only for the empty text).  A
+    value out of range saturates (``strtol``: ``LONG_MAX``/``LONG_MIN``; ``strtoul``: ``ULONG_MAX``, whatever the
+    sign), and an in-range negative number is negated modulo 2**64 by ``strtoul``.  Digits past the point where
+    the value is known to overflow are consumed without arithmetic, so text of any length costs linear time and
+    never meets Python's limit on int() of long digit strings."""
+    i, n = 0, len(text)
+    while i < n and text[i] in _C_SPACE:
+        i += 1
+    neg = False
+    if i < n and text[i] in "+-":
+        neg = text[i] == "-"
+        i += 1
+    b = base
+    if b in (0, 16) and text[i:i + 2] in ("0x", "0X") and i + 2 < n and text[i + 2].lower() in _HEX:
+        b = 16
+        i += 2
+    elif b == 0:
+        b = 8 if text[i:i + 1] == "0" else 10
+    digits = _HEX[:b]
+    start = i
+    value = 0
+    over = False
+    while i < n and text[i].lower() in digits:
+        if not over:
+            value = value * b + digits.index(text[i].lower())
+            over = value > _ULONG_MAX
+        i += 1
+    if i == start:
+        return 0, n == 0
+    if unsigned:
+        if over:
+            return _ULONG_MAX, i == n
+        return (-value & _ULONG_MAX) if neg else value, i == n
+    if neg:
+        return (_LONG_MIN if over or value > -_LONG_MIN else -value), i == n
+    return (_LONG_MAX if over or value > _LONG_MAX else value), i == n
+
+
+def _c_int(value: int) -> int:
+    """A C ``long`` converted to ``int`` (32 bits, two's complement, as every compiler Open vSwitch supports)."""
+    return ((value + (1 << 31)) & 0xFFFF_FFFF) - (1 << 31)
+
+
 def _parse_key(text: str) -> tuple[int, bool]:
-    """A key option: (value, is ``flow``).  Like ``strtoull``, a value that does not parse is 0, and values are
-    taken modulo 2**64."""
+    """A key option: (value, is ``flow``).  As Open vSwitch reads it, with ``strtoull(text, NULL, 0)``: ``0x``
+    hex, ``0`` octal, trailing junk ignored, nothing numeric is 0, and a value past 2**64 - 1 saturates."""
     if text == "flow":
         return 0, True
-    try:
-        return int(text, 0) & 0xFFFF_FFFF_FFFF_FFFF, False
-    except ValueError:
-        digits = ""
-        for c in text.strip():
-            if c not in _DIGITS:
-                break
-            digits += c
-        return (int(digits) if digits else 0) & 0xFFFF_FFFF_FFFF_FFFF, False
+    return _c_strtol(text, 0, unsigned=True)[0], False
 
 
 def _atoi(text: str) -> int:
-    """C's ``atoi``: the leading decimal number of ``text`` (0 when there is none)."""
-    s = text.strip()
-    sign = 1
-    if s[:1] in "+-" and s:
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    digits = ""
-    for c in s:
-        if c not in _DIGITS:
-            break
-        digits += c
-    return sign * int(digits) if digits else 0
+    """C's ``atoi`` (glibc: ``(int) strtol(text, NULL, 10)``): the leading decimal number of ``text``, 0 when
+    there is none; a number out of ``long``'s range saturates before the conversion to ``int``."""
+    return _c_int(_c_strtol(text, 10, unsigned=False)[0])
 
 
 def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> TunnelConfig:
@@ -228,11 +269,11 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
             if value == "inherit":
                 cfg["tos_inherit"] = True
                 continue
-            try:
-                tos = int(value, 0)
-            except ValueError:
-                tos = -1
-            if 0 <= tos <= 0xFF and not tos & 0x03:
+            # strtol(value, &end, 0) into an int: the whole text must be the number (an empty one is 0), and
+            # the value must be a DSCP (ECN bits clear).
+            num, whole = _c_strtol(value, 0, unsigned=False)
+            tos = _c_int(num)
+            if whole and 0 <= tos <= 0xFC and not tos & 0x03:
                 cfg["tos"] = tos
             else:
                 errors.append(f"{name}: invalid TOS {value}")
@@ -246,7 +287,8 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
         elif opt == "csum":
             cfg["csum"] = value == "true"
         elif opt == "egress_pkt_mark":
-            cfg["egress_pkt_mark"] = _atoi(value) & 0xFFFF_FFFF
+            # strtoul(value, NULL, 10) stored in 32 bits.
+            cfg["egress_pkt_mark"] = _c_strtol(value, 10, unsigned=True)[0] & 0xFFFF_FFFF
         elif opt == "packet_type":
             if value not in ("legacy_l2", "legacy_l3", "ptap"):
                 errors.append(f"{name}: unknown packet_type '{value}'")

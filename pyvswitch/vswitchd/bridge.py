@@ -463,6 +463,11 @@ class Switch:
                     except NetdevError as e:
                         cur.error = str(e)
                         log.warning("%s", e)
+                    except Exception as e:
+                        # No configuration, however bad, may stop the reconfiguration of the other interfaces
+                        # (the daemon would retry it forever): the interface gets the error instead.
+                        log.exception("%s: unexpected error configuring the device", s.name)
+                        cur.error = f"could not configure network device {s.name} ({e})"
                     if isinstance(cur.netdev, VportNetdev):
                         # New options may move the vport to another shared datapath port (dst_port).
                         dpkey = "dummy" if self.override else br.datapath_type

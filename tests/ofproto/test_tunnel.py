@@ -79,6 +79,31 @@ def test_unknown_option_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     assert "t1: unknown vxlan argument 'foo'" in caplog.text
 
 
+@pytest.mark.parametrize(("options", "attr", "value"), [
+    ({"key": "010"}, "in_key", 8),                              # strtoull(s, NULL, 0): octal
+    ({"key": "0x10"}, "in_key", 16),
+    ({"key": "08"}, "in_key", 0),                               # octal stops at the 8
+    ({"key": "12abc"}, "in_key", 12),                           # trailing junk ignored
+    ({"key": "-1"}, "in_key", 2**64 - 1),                       # negated modulo 2**64
+    ({"key": "18446744073709551616"}, "in_key", 2**64 - 1),     # saturates, does not wrap
+    ({"key": "9" * 5000}, "in_key", 2**64 - 1),                 # past Python's int() digit limit
+    ({"tos": "010"}, "tos", 8),                                 # strtol(s, &end, 0): octal
+    ({"tos": ""}, "tos", 0),                                    # no digits and nothing left: valid, 0
+    ({"tos": "9" * 5000}, "tos", 0),                            # LONG_MAX as an int is -1: invalid, a warning
+    ({"ttl": "9" * 5000}, "ttl", 255),                          # atoi: LONG_MAX as an int is -1, as uint8 255
+    ({"ttl": "-" + "9" * 5000}, "ttl", 64),                     # LONG_MIN as an int is 0: the default
+    ({"ttl": "010"}, "ttl", 10),                                # atoi is decimal
+    ({"egress_pkt_mark": "9" * 5000}, "egress_pkt_mark", 2**32 - 1),   # strtoul saturates
+    ({"egress_pkt_mark": "0x10"}, "egress_pkt_mark", 0),        # base 10
+    ({"dst_port": "9" * 5000}, "dst_port", 4789),               # out of range: the default
+])
+def test_numbers_are_read_as_c_reads_them(options: dict[str, str], attr: str, value: int) -> None:
+    """Open vSwitch reads each numeric option with a C function (strtoull, strtol, atoi, strtoul); pyvswitch
+    gives the same value for any text, and never raises for a long one."""
+    cfg = parse_tunnel_options("t", "vxlan", {"remote_ip": "1.1.1.1", **options})
+    assert getattr(cfg, attr) == value
+
+
 # -- receive mapping -----------------------------------------------------------------------------------------
 
 def _port(name: str, ofport: int, dp: int, **options: str) -> TunnelPort:
@@ -212,7 +237,8 @@ def test_send_params_from_flow() -> None:
 _OPTION_NAMES = ["remote_ip", "local_ip", "key", "in_key", "out_key", "dst_port", "tos", "ttl", "df_default",
                  "csum", "packet_type", "egress_pkt_mark", "exts", "bogus"]
 _OPTION_VALUES = ["flow", "inherit", "1.1.1.1", "fd00::1", "224.0.0.1", "0", "-1", "0x10", "65536", "abc", "",
-                  "true", "false", "legacy_l2", "legacy_l3", "ptap", "gbp", "99999999999999999999999"]
+                  "true", "false", "legacy_l2", "legacy_l3", "ptap", "gbp", "99999999999999999999999", "9" * 5000,
+                  "-" + "9" * 5000, "010", "0x", " 0x1f"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,6 +5,9 @@ The behaviour asserted is Open vSwitch 3.1's (vswitchd/bridge.c, ofproto/tunnel.
 
 from __future__ import annotations
 
+import pytest
+
+from pyvswitch.netdev.netdev_vport import VportNetdev
 from pyvswitch.vswitchd.bridge import BridgeSpec, Desired, Iface, IfaceSpec, Switch
 
 BR0 = IfaceSpec("u-br0", "br0", "internal", (), None, None)
@@ -33,3 +36,30 @@ def test_vports_that_differ_only_by_egress_mark_are_duplicates() -> None:
     ifs = _ifaces(sw)
     assert ifs["a"].ofport == 1 and ifs["a"].error is None
     assert ifs["b"].ofport == -1 and ifs["b"].error == _dup_error("b")
+
+
+def test_a_huge_number_in_the_options_does_not_stop_reconfiguration() -> None:
+    """Thousands of digits used to raise ValueError out of Switch.reconfigure (Python's limit on int()), so the
+    daemon retried the same configuration forever and applied nothing else."""
+    sw = Switch()
+    sw.reconfigure(_want(_vx("vx0", remote_ip="1.1.1.1")))
+    sw.reconfigure(_want(_vx("vx0", remote_ip="1.1.1.1", ttl="9" * 5000, key="9" * 5000),
+                         IfaceSpec("u-p1", "p1", "dummy", (), None, None)))
+    ifs = _ifaces(sw)
+    assert ifs["p1"].ofport > 0
+    dev = ifs["vx0"].netdev
+    assert isinstance(dev, VportNetdev) and (dev.config.ttl, dev.config.in_key) == (255, 2**64 - 1)
+
+
+def test_any_exception_from_set_config_becomes_the_interface_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    sw = Switch()
+    sw.reconfigure(_want(_vx("vx0", remote_ip="1.1.1.1")))
+
+    def broken(self: VportNetdev, options: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(VportNetdev, "set_config", broken)
+    sw.reconfigure(_want(_vx("vx0", remote_ip="1.1.1.2"), IfaceSpec("u-p1", "p1", "dummy", (), None, None)))
+    ifs = _ifaces(sw)
+    assert ifs["p1"].ofport > 0
+    assert ifs["vx0"].error == "could not configure network device vx0 (boom)"
