@@ -10,7 +10,9 @@ written.  The transaction that reports an applied configuration also sets ``Open
 OpenFlow port numbers: the interface named like its bridge is the bridge's own port, ``LOCAL`` (65534).  Others get
 ``ofport_request`` when it is valid (1..65279) and free, else the number the database already records for them (so
 numbers are stable across restarts: the ``ofport`` column is written back and persisted), else the lowest free
-number.  An interface that cannot be created keeps ``ofport = -1`` and an ``error`` text, as Open vSwitch does.
+number.  An interface that cannot be created keeps ``ofport = -1`` and an ``error`` text, as Open vSwitch does;
+so does a running interface whose new options its netdev refuses (Open vSwitch deletes it and fails to create it
+again), until its options change.
 
 Tunnel interfaces (``vxlan``, ``geneve``, ``gre``: ``pyvswitch.netdev.netdev_vport``) work on every datapath type.
 Those of one type and UDP port share one datapath port (``vxlan_sys_4789``...), numbered like the UDP port when
@@ -457,18 +459,24 @@ class Switch:
                 continue
             if cur is not None:
                 if cur.netdev is not None and cur.spec.options != s.options:
+                    error = None
                     try:
                         cur.netdev.set_config(dict(s.options))
                         cur.error = None
                     except NetdevError as e:
-                        cur.error = str(e)
+                        error = str(e)
                         log.warning("%s", e)
                     except Exception as e:
                         # No configuration, however bad, may stop the reconfiguration of the other interfaces
                         # (the daemon would retry it forever): the interface gets the error instead.
                         log.exception("%s: unexpected error configuring the device", s.name)
-                        cur.error = f"could not configure network device {s.name} ({e})"
-                    if isinstance(cur.netdev, VportNetdev):
+                        error = f"could not configure network device {s.name} ({e})"
+                    if error is not None:
+                        # Open vSwitch deletes an interface whose new options its netdev refuses and fails to
+                        # create it again: it must not go on working (a tunnel to its old remote) as if the new
+                        # options applied.  It comes back when its options change.
+                        self._iface_down(br, cur, error)
+                    elif isinstance(cur.netdev, VportNetdev):
                         # New options may move the vport to another shared datapath port (dst_port).
                         dpkey = "dummy" if self.override else br.datapath_type
                         old, cur.odp_port = cur.odp_port, -1
@@ -490,6 +498,16 @@ class Switch:
                     continue
             br.ifaces[s.name] = self._create_iface(br, s)
         self._assign_ofports(br)
+
+    def _iface_down(self, br: Bridge, iface: Iface, error: str) -> None:
+        """Take a running interface out of the datapath and OpenFlow (its device closed, ``ofport`` -1) with
+        ``error``, as an interface that could not be created; it stays in ``br.ifaces`` to report the error."""
+        self.count("iface_error")
+        if iface.netdev is not None:
+            iface.netdev.close()
+        log.warning("bridge %s: removed interface %s from port %d: %s", br.name, iface.spec.name, iface.ofport,
+                    error)
+        iface.netdev, iface.error, iface.ofport, iface.odp_port = None, error, -1, -1
 
     def _netdev_type(self, br: Bridge, s: IfaceSpec) -> tuple[str | None, str | None]:
         """The netdev type to create for ``s`` on ``br`` or the error that explains why there is none."""

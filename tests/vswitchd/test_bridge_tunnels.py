@@ -63,3 +63,32 @@ def test_any_exception_from_set_config_becomes_the_interface_error(monkeypatch: 
     ifs = _ifaces(sw)
     assert ifs["p1"].ofport > 0
     assert ifs["vx0"].error == "could not configure network device vx0 (boom)"
+
+
+def test_bad_new_options_take_a_working_tunnel_down() -> None:
+    """The new options are refused: the port must not keep tunnelling to its old remote.  Open vSwitch deletes
+    the interface and fails to create it again (ofport -1, the error); new good options bring it back."""
+    sw = Switch()
+    sw.reconfigure(_want(_vx("vx0", 5, remote_ip="1.1.1.1", key="5")))
+    assert _ifaces(sw)["vx0"].ofport == 5
+    sw.reconfigure(_want(_vx("vx0", 5, remote_ip="224.1.1.1", key="5")))
+    i = _ifaces(sw)["vx0"]
+    assert (i.ofport, i.odp_port, i.netdev) == (-1, -1, None)
+    assert i.error == "vx0: multicast remote_ip=224.1.1.1 not allowed"
+    assert 5 not in sw.bridges["br0"].ofproto.ports
+    # The same bad options again: nothing changes.  Good ones: the port is back, on its number.
+    sw.reconfigure(_want(_vx("vx0", 5, remote_ip="224.1.1.1", key="5")))
+    assert _ifaces(sw)["vx0"].ofport == -1
+    sw.reconfigure(_want(_vx("vx0", 5, remote_ip="1.1.1.2", key="5")))
+    i = _ifaces(sw)["vx0"]
+    assert i.ofport == 5 and i.error is None and isinstance(i.netdev, VportNetdev)
+    assert str(i.netdev.config.remote_ip) == "1.1.1.2" and 5 in sw.bridges["br0"].ofproto.ports
+
+
+def test_bad_new_options_take_a_patch_port_down() -> None:
+    sw = Switch()
+    sw.reconfigure(_want(IfaceSpec("u-pa", "pa", "patch", (("peer", "pb"),), 3, None)))
+    assert _ifaces(sw)["pa"].ofport == 3
+    sw.reconfigure(_want(IfaceSpec("u-pa", "pa", "patch", (("peer", "pa"),), 3, None)))
+    i = _ifaces(sw)["pa"]
+    assert i.ofport == -1 and i.netdev is None and i.error == "pa: patch peer must not be self"
