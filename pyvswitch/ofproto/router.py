@@ -42,7 +42,7 @@ IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 IPInterface = IPv4Interface | IPv6Interface
 
-__all__ = ["IPAddress", "IPInterface", "IPNetwork", "Route", "RouteError", "Router", "format_mapped"]
+__all__ = ["IPAddress", "IPInterface", "IPNetwork", "Route", "RouteError", "Router", "format_ip", "format_mapped"]
 
 _USER_BONUS = 32
 _LOCAL_BONUS = 64
@@ -80,17 +80,30 @@ class Route:
             out.append(f" MARK {self.pkt_mark}")
         out.append(f" dev {self.dev}")
         if self.gw is not None:
-            out.append(f" GW {self.gw}")
+            out.append(f" GW {format_ip(self.gw)}")
         if self.src is not None:
-            out.append(f" SRC {self.src}")
+            out.append(f" SRC {format_ip(self.src)}")
         if self.local:
             out.append(" local")
         return "".join(out)
 
 
+def format_ip(addr: IPAddress) -> str:
+    """An address as C's ``inet_ntop`` writes it, which Open vSwitch prints: Python's text, except that an
+    IPv4-compatible IPv6 address (96 zero bits, then an IPv4 address not below 0.1.0.0) and a v4-mapped one end
+    in dotted form, ``::1.2.3.4`` and ``::ffff:1.2.3.4``, where some Pythons write ``::102:304``."""
+    if isinstance(addr, IPv6Address):
+        n = int(addr)
+        if n >> 32 == 0xFFFF:
+            return "::ffff:" + str(IPv4Address(n & 0xFFFFFFFF))
+        if not n >> 32 and n >> 16:
+            return "::" + str(IPv4Address(n))
+    return str(addr)
+
+
 def format_mapped(addr: IPAddress | None) -> str:
     """An address as Open vSwitch prints an in6_addr that may be v4-mapped: IPv4 dotted, none as ``::``."""
-    return "::" if addr is None else str(addr)
+    return "::" if addr is None else format_ip(addr)
 
 
 def _as_address(ip: IPAddress | str | int) -> IPAddress:

@@ -37,6 +37,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 from pyvswitch.flow import fields as F
 from pyvswitch.flow.match import ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, IPPROTO_ICMPV6, Wildcards
+from pyvswitch.ofproto.router import format_ip
 
 __all__ = ["DEFAULT_AGING", "MAX_AGING", "NeighCache", "NeighEntry"]
 
@@ -233,7 +234,7 @@ class NeighCache:
         out = ["IP                                            MAC                 Bridge\n",
                "=" * 74 + "\n"]
         for e in self._entries.values():
-            line = f"{e.ip!s:<46}{format_mac(e.mac)}   {e.bridge}"
+            line = f"{format_ip(e.ip):<46}{format_mac(e.mac)}   {e.bridge}"
             if e.expires <= now:
                 line += " STALE"
             out.append(line + "\n")

@@ -31,7 +31,8 @@ from .unixctl import CommandError
 
 __all__ = ["TunnelCommands"]
 
-_MAC_RE = re.compile(r"^([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+)$")
+# Six parts as scanf's %hhx reads them: blanks before each, an optional 0x, any number of hex digits.
+_MAC_RE = re.compile("^" + ":".join([r"\s*(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)"] * 6) + "$")
 _IPV4_RE = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
 _INT_RE = re.compile(r"\s*([-+]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 _UINT_RE = re.compile(r"\s*([-+]?)([0-9]+)")
@@ -62,10 +63,11 @@ def _pkt_mark(arg: str) -> int | None:
 
 
 def _ipv4(text: str) -> ipaddress.IPv4Address | None:
+    """Dotted decimal as Open vSwitch scans it (``%hhu`` parts: leading zeros allowed, not octal)."""
     if not _IPV4_RE.match(text):
         return None
     try:
-        return ipaddress.IPv4Address(text)
+        return ipaddress.IPv4Address(".".join(str(int(p)) for p in text.split(".")))
     except ValueError:
         return None
 

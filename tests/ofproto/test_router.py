@@ -171,3 +171,13 @@ def test_source_for_the_destination_first_then_for_the_gateway() -> None:
     # The kernel's routes choose the same way.
     got = r.set_kernel([cached("10.8.0.0/16", "pvCa", "192.0.2.7")])
     assert [str(x.src) for x in got] == ["10.0.0.2"]
+
+
+@pytest.mark.parametrize(("text", "want"), [("::1.2.3.4", "::1.2.3.4"), ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+                                            ("::0.0.1.2", "::102"), ("::1", "::1"), ("::", "::"),
+                                            ("::1:0:0", "::1:0:0"), ("2001:db8::1", "2001:db8::1"),
+                                            ("1.2.3.4", "1.2.3.4")])
+def test_addresses_print_as_inet_ntop_prints_them(text: str, want: str) -> None:
+    from pyvswitch.ofproto.router import format_ip
+
+    assert format_ip(ipaddress.ip_address(text)) == want

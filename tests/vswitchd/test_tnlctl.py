@@ -308,3 +308,20 @@ def test_a_deleted_dummy_device_takes_both_its_addresses() -> None:
     tnl.set_dummy_address("br0", ipaddress.IPv6Interface("2001:db8::88/64"))
     tnl.forget_dummy("br0")
     assert tnl.dummy_addresses("br0") == [] and tnl.router.addresses("br0") == []
+
+
+def test_addresses_and_macs_are_read_and_printed_as_open_vswitch_does() -> None:
+    """Seen on Open vSwitch 3.1: leading zeros in dotted decimal, ``0x`` and blanks in MAC parts (scanf), and
+    IPv4-compatible IPv6 addresses printed dotted (inet_ntop)."""
+    server, tnl = make_daemon()
+    run = server.execute
+    assert run("netdev-dummy/ip4addr", ["br0", "01.1.2.88/24"]) == ("OK\n", None)
+    assert run("ovs/route/add", ["001.1.2.0/24", "br0"]) == ("OK\n", None)
+    assert "User: 1.1.2.0/24 dev br0 SRC 1.1.2.88" in tnl.router.show()
+    assert run("tnl/neigh/set", ["br0", "1.1.2.5", "0x1:2:3:4:5:6"]) == ("OK\n", None)
+    assert run("tnl/neigh/set", ["br0", "1.1.2.6", " 1:2:3:4:5:7"]) == ("OK\n", None)
+    assert run("tnl/neigh/set", ["br0", "::1.2.3.4", "1:2:3:4:5:8"]) == ("OK\n", None)
+    show = run("tnl/neigh/show", [])[0]
+    assert show is not None
+    assert "1.1.2.5" in show and "01:02:03:04:05:06" in show and "01:02:03:04:05:07" in show
+    assert "::1.2.3.4 " in show and "::102:304" not in show
