@@ -261,7 +261,8 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
                 cfg[opt] = ip
         elif opt in keys:
             keys[opt] = value
-        elif opt == "dst_port":
+        elif opt == "dst_port" and type_ != "gre":
+            # GRE has no UDP port: there dst_port is an unknown argument (below), as in Open vSwitch.
             port = _atoi(value)
             if 0 < port < 65536:
                 cfg["dst_port"] = port
@@ -310,7 +311,7 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
                     cfg["gbp"] = True
                 else:
                     errors.append(f"{name}: unknown extension '{ext}'")
-        elif opt not in _KNOWN:
+        elif opt not in _KNOWN or opt == "dst_port":
             errors.append(f"{name}: unknown {type_} argument '{opt}'")
     for which in ("in_key", "out_key"):
         text = keys[which] if keys[which] is not None else keys["key"]

@@ -104,6 +104,14 @@ def test_numbers_are_read_as_c_reads_them(options: dict[str, str], attr: str, va
     assert getattr(cfg, attr) == value
 
 
+def test_gre_has_no_dst_port(caplog: pytest.LogCaptureFixture) -> None:
+    """GRE carries no UDP port: dst_port is an unknown argument there (a warning), as in Open vSwitch, and the
+    configuration still describes itself in a form that parses back to it."""
+    cfg = parse_tunnel_options("g", "gre", {"remote_ip": "1.1.1.1", "dst_port": "1.1.1.1"})
+    assert cfg.dst_port == 0 and "g: unknown gre argument 'dst_port'" in caplog.text
+    assert cfg.describe() == "remote_ip=1.1.1.1"
+
+
 # -- receive mapping -----------------------------------------------------------------------------------------
 
 def _port(name: str, ofport: int, dp: int, **options: str) -> TunnelPort:
