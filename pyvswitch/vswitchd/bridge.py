@@ -45,7 +45,7 @@ from pyvswitch.flow import fields as F
 from pyvswitch.flow.values import OFPP_LOCAL, OFPP_MAX  # OFPP_MAX: the first number no port may have
 from pyvswitch.netdev import Netdev, NetdevError, registered_types
 from pyvswitch.netdev import create as netdev_create
-from pyvswitch.netdev.netdev_vport import TUNNEL_TYPES, VportNetdev
+from pyvswitch.netdev.netdev_vport import TUNNEL_TYPES, TunnelConfig, VportNetdev
 from pyvswitch.ofproto.ofproto import OFPPC, OFPPS, OFPort, OFProto
 
 log = logging.getLogger("pyvswitch.bridge")
@@ -227,6 +227,10 @@ class Iface:
     error: str | None
     bridge: str
     odp_port: int = -1
+    #: A tunnel vport refused because another receives the same packets: its configuration, so that it is
+    #: added at the first reconfiguration after the conflict is gone (Open vSwitch retries every interface it
+    #: could not add, each time it reconfigures).
+    dup_config: TunnelConfig | None = None
 
 
 @dataclass
@@ -471,14 +475,22 @@ class Switch:
                         # (the daemon would retry it forever): the interface gets the error instead.
                         log.exception("%s: unexpected error configuring the device", s.name)
                         error = f"could not configure network device {s.name} ({e})"
+                    dpkey = "dummy" if self.override else br.datapath_type
                     if error is not None:
                         # Open vSwitch deletes an interface whose new options its netdev refuses and fails to
                         # create it again: it must not go on working (a tunnel to its old remote) as if the new
                         # options applied.  It comes back when its options change.
                         self._iface_down(br, cur, error)
+                    elif isinstance(cur.netdev, VportNetdev) and (
+                            conflict := self._tunnel_conflict(dpkey, s.name, cur.netdev.config)) is not None:
+                        # New options that another vport's receive match already has: refused, so that the
+                        # other keeps its traffic (Open vSwitch's tnl_port_reconfigure() refuses to re-add the
+                        # port).  Retried once the conflict is gone, like a refused new vport.
+                        config = cur.netdev.config
+                        self._iface_down(br, cur, self._refuse_duplicate(s.name, config, conflict))
+                        cur.dup_config = config
                     elif isinstance(cur.netdev, VportNetdev):
                         # New options may move the vport to another shared datapath port (dst_port).
-                        dpkey = "dummy" if self.override else br.datapath_type
                         old, cur.odp_port = cur.odp_port, -1
                         cur.odp_port = self._tunnel_odp_port(dpkey, cur.netdev)
                         if old != cur.odp_port:
@@ -497,6 +509,16 @@ class Switch:
                         cur.ofport = 0   # Renumber below.
                     continue
             br.ifaces[s.name] = self._create_iface(br, s)
+        # Vports refused as duplicates come back once nothing else receives their packets (checked after every
+        # other interface of the bridge has its new configuration, so a conflict removed or changed away in
+        # this same reconfiguration counts).
+        dpkey = "dummy" if self.override else br.datapath_type
+        for s in spec.ifaces:
+            cur = br.ifaces.get(s.name)
+            if (specs.get(s.name) is s and cur is not None and cur.netdev is None and cur.dup_config is not None
+                    and self._tunnel_conflict(dpkey, s.name, cur.dup_config) is None):
+                self._del_iface(br, cur)
+                br.ifaces[s.name] = self._create_iface(br, s)
         self._assign_ofports(br)
 
     def _iface_down(self, br: Bridge, iface: Iface, error: str) -> None:
@@ -554,15 +576,12 @@ class Switch:
         dev.rx_handler = lambda _dev, frame, br=br, iface=iface: br.handle_rx(iface, frame)
         dpkey = "dummy" if self.override else br.datapath_type
         if isinstance(dev, VportNetdev):
-            conflict = self._tunnel_conflict(dpkey, s.name, dev)
+            conflict = self._tunnel_conflict(dpkey, s.name, dev.config)
             if conflict is not None:
                 dev.close()
                 self.count("iface_error")
-                log.warning("%s: attempting to add tunnel port with same config as port '%s' (%s)", s.name,
-                            conflict.spec.name, dev.config.match_text(conflict.odp_port))
-                error = f"could not add network device {s.name} to ofproto (File exists)"
-                log.warning("%s", error)
-                return Iface(s, None, -1, error, br.name)
+                error = self._refuse_duplicate(s.name, dev.config, conflict)
+                return Iface(s, None, -1, error, br.name, dup_config=dev.config)
             iface.odp_port = self._tunnel_odp_port(dpkey, dev)
         elif dev.netdev_class != "patch":   # A patch port has no datapath port: translation crosses it.
             iface.odp_port = self._choose_odp_port(dpkey, s.name)
@@ -585,16 +604,25 @@ class Switch:
             return dev.config.dst_port
         return self._choose_odp_port(dpkey, name)
 
-    def _tunnel_conflict(self, dpkey: str, name: str, dev: VportNetdev) -> Iface | None:
-        """The vport already on this datapath that receives exactly what ``dev`` would (Open vSwitch refuses the
-        second one)."""
+    def _tunnel_conflict(self, dpkey: str, name: str, config: TunnelConfig) -> Iface | None:
+        """The vport other than ``name`` already on this datapath that receives exactly what a vport configured
+        with ``config`` would (Open vSwitch refuses the second one)."""
         for i in self._dp_ifaces(dpkey):
             other = i.netdev
             if (isinstance(other, VportNetdev) and i.spec.name != name
-                    and other.dp_port_name == dev.dp_port_name
-                    and other.config.receive_match() == dev.config.receive_match()):
+                    and other.dp_port_name == config.dp_port_name
+                    and other.config.receive_match() == config.receive_match()):
                 return i
         return None
+
+    @staticmethod
+    def _refuse_duplicate(name: str, config: TunnelConfig, conflict: Iface) -> str:
+        """Log Open vSwitch's warnings about vport ``name`` duplicating ``conflict``; returns the error text."""
+        log.warning("%s: attempting to add tunnel port with same config as port '%s' (%s)", name,
+                    conflict.spec.name, config.match_text(conflict.odp_port))
+        error = f"could not add network device {name} to ofproto (File exists)"
+        log.warning("%s", error)
+        return error
 
     def _choose_odp_port(self, dpkey: str, name: str) -> int:
         """A datapath port number for a new port of the ``dpkey`` datapath, as Open vSwitch's userspace datapath

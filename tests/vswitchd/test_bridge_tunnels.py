@@ -92,3 +92,54 @@ def test_bad_new_options_take_a_patch_port_down() -> None:
     sw.reconfigure(_want(IfaceSpec("u-pa", "pa", "patch", (("peer", "pa"),), 3, None)))
     i = _ifaces(sw)["pa"]
     assert i.ofport == -1 and i.netdev is None and i.error == "pa: patch peer must not be self"
+
+
+def test_a_duplicate_vport_is_added_once_the_conflict_is_gone() -> None:
+    """Refused as a duplicate ("File exists"), a vport used to be tried again only when its own configuration
+    changed; Open vSwitch tries every missing interface at each reconfiguration."""
+    a, b = _vx("a", 1, remote_ip="1.1.1.1", key="6"), _vx("b", 2, remote_ip="1.1.1.1", key="6")
+    sw = Switch()
+    sw.reconfigure(_want(a, b))
+    assert _ifaces(sw)["b"].ofport == -1 and _ifaces(sw)["b"].error == _dup_error("b")
+    sw.reconfigure(_want(a, b))                 # Still a duplicate: still refused.
+    assert _ifaces(sw)["b"].ofport == -1
+    sw.reconfigure(_want(b))                    # ovs-vsctl del-port a
+    i = _ifaces(sw)["b"]
+    assert i.ofport == 2 and i.error is None and i.netdev is not None
+
+
+def test_a_duplicate_vport_comes_back_when_the_other_changes_away() -> None:
+    """The conflict may also go because the other vport's options change, in the same reconfiguration, whatever
+    the order of the two."""
+    sw = Switch()
+    sw.reconfigure(_want(_vx("b", 2, remote_ip="1.1.1.1", key="6"), _vx("a", 1, remote_ip="1.1.1.1", key="6")))
+    assert _ifaces(sw)["b"].ofport == 2 and _ifaces(sw)["a"].ofport == -1
+    sw.reconfigure(_want(_vx("b", 2, remote_ip="1.1.1.1", key="7"), _vx("a", 1, remote_ip="1.1.1.1", key="6")))
+    ifs = _ifaces(sw)
+    assert (ifs["a"].ofport, ifs["a"].error, ifs["b"].ofport) == (1, None, 2)
+
+
+def test_options_changed_into_a_duplicate_are_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """Changing a's key to b's used to put both in the tunnel map, a taking b's traffic.  Open vSwitch refuses
+    to re-add a ("attempting to add tunnel port with same config") and b keeps receiving.  pyvswitch also
+    takes a down with the error a new duplicate gets, until the conflict is gone."""
+    sw = Switch()
+    b = _vx("b", 2, remote_ip="1.1.1.1", key="6")
+    sw.reconfigure(_want(_vx("a", 1, remote_ip="1.1.1.1", key="5"), b))
+    sw.reconfigure(_want(_vx("a", 1, remote_ip="1.1.1.1", key="6"), b))
+    ifs = _ifaces(sw)
+    assert ifs["a"].ofport == -1 and ifs["a"].netdev is None and ifs["a"].error == _dup_error("a")
+    assert ifs["b"].ofport == 2 and ifs["b"].netdev is not None
+    assert "a: attempting to add tunnel port with same config as port 'b'" in caplog.text
+    sw.reconfigure(_want(_vx("a", 1, remote_ip="1.1.1.1", key="6")))     # b deleted: a comes up
+    assert _ifaces(sw)["a"].ofport == 1 and _ifaces(sw)["a"].error is None
+
+
+def test_dst_port_change_into_a_duplicate_is_refused() -> None:
+    """A vport moved to another shared datapath port (dst_port) where a vport with its match already is."""
+    sw = Switch()
+    b = _vx("b", 2, remote_ip="1.1.1.1", key="6", dst_port="4790")
+    sw.reconfigure(_want(_vx("a", 1, remote_ip="1.1.1.1", key="6"), b))
+    assert _ifaces(sw)["a"].ofport == 1
+    sw.reconfigure(_want(_vx("a", 1, remote_ip="1.1.1.1", key="6", dst_port="4790"), b))
+    assert _ifaces(sw)["a"].error == _dup_error("a") and _ifaces(sw)["b"].ofport == 2
