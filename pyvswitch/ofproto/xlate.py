@@ -124,7 +124,10 @@ listening ports).  As Open vSwitch's userspace datapath tunnels natively:
   a packet addressed to a tunnel endpoint becomes ``tnl_pop(P)`` (and, with side effects, its outer source
   address and MAC are learned as a neighbour); otherwise ARP and ND packets are snooped into the neighbour cache.
 * A decapsulated packet (a key with tunnel fields) always has its key, outer addresses, outer TOS and flags in
-  the megaflow (``tunnel.receive_wildcards``).  An outer ECN "congestion experienced" marks the inner IP packet
+  the megaflow (``tunnel.receive_wildcards``).  One whose Geneve options the bridge's TLV map cannot take in
+  (``tun_metadata.options_valid``: an unknown critical option, a mapped one of another length) is dropped at
+  once (``Invalid Geneve tunnel metadata``, ``XlateResult.error`` "Invalid tunnel metadata"), as in Open
+  vSwitch.  An outer ECN "congestion experienced" marks the inner IP packet
   too (committed as ``set(ipv4(tos=...))`` at its first output), or drops it when it is not ECN-capable (RFC
   6040, as Open vSwitch does).  Outputs to other ports emit nothing tunnel-related.
 
@@ -158,7 +161,7 @@ from pyvswitch.flow.match import (
     Wildcards,
     prereqs_ok_key,
 )
-from pyvswitch.flow.tun_metadata import GENEVE_RAW_MASK, geneve_raw, metadata_to_options
+from pyvswitch.flow.tun_metadata import GENEVE_RAW_MASK, geneve_raw, metadata_to_options, options_valid
 from pyvswitch.flow.values import (
     OFPP_ALL,
     OFPP_CONTROLLER,
@@ -2034,6 +2037,15 @@ def translate(bridge: XlateBridge, key: int, *, packet: bytes | None = None, sid
     if ctx.is_ip():
         ctx.wc.add(_NW_FRAG.key_mask)
     try:
+        raw = geneve_raw(work) if T.tunnel_present(work) else b""
+        if raw and not options_valid(raw, bridge.ofproto.tlv_table):
+            # Geneve options the bridge cannot take in (an unknown critical option, a mapped one of the wrong
+            # length): Open vSwitch's tun_metadata_from_geneve_udpif() fails and the packet is dropped.
+            if side_effects:
+                T.log.warning("%s: dropping a packet with invalid Geneve tunnel metadata", bridge.name)
+            ctx.report("error", "Invalid Geneve tunnel metadata")
+            ctx.res.error = "Invalid tunnel metadata"
+            raise _Abort
         if state is None and T.tunnel_present(work) and ctx.is_ip() and _sget(work, "_tun_tos") & 3 == 3:
             # Congestion experienced on the outer header (RFC 6040): the inner packet says so too, and one that
             # is not ECN-capable is dropped (Open vSwitch does both).

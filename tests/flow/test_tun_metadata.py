@@ -51,8 +51,8 @@ def test_raw_round_trip(raw: bytes) -> None:
 def test_mapping_both_ways_with_pass_through() -> None:
     tlv = Table({0: Map(0xFFFF, 0x80, 4, 0), 3: Map(0x102, 3, 8, 3)})
     unmapped = opt(0x200, 1, b"abcd")
-    wrong_len = opt(0xFFFF, 0x80, b"12345678")             # class and type mapped, length not: unclaimed
-    raw = opt(0x102, 3, bytes(7) + b"\5") + unmapped + opt(0xFFFF, 0x80, b"\0\0\x12\x34") + wrong_len
+    raw = opt(0x102, 3, bytes(7) + b"\5") + unmapped + opt(0xFFFF, 0x80, b"\0\0\x12\x34")
+    assert TM.options_valid(raw, tlv)
     bits = TM.options_to_metadata(raw, tlv)
     m = parse_match("tun_metadata0=0x1234,tun_metadata3=0x5")
     for i in (0, 3):
@@ -61,15 +61,34 @@ def test_mapping_both_ways_with_pass_through() -> None:
     present = F.storage_get(bits, "_tun_metadata_present")
     assert present == 0b1001
     out = TM.metadata_to_options(bits, tlv, raw)
-    assert out == opt(0xFFFF, 0x80, b"\0\0\x12\x34") + opt(0x102, 3, bytes(7) + b"\5") + unmapped + wrong_len
+    assert out == opt(0xFFFF, 0x80, b"\0\0\x12\x34") + opt(0x102, 3, bytes(7) + b"\5") + unmapped
     # A field the flow cleared (present bit off) is not sent, and its raw option does not come back either.
     cleared = bits & ~(1 << (F.STORAGE["_tun_metadata_present"][0] + 3))
-    assert TM.metadata_to_options(cleared, tlv, raw) == opt(0xFFFF, 0x80, b"\0\0\x12\x34") + unmapped + wrong_len
+    assert TM.metadata_to_options(cleared, tlv, raw) == opt(0xFFFF, 0x80, b"\0\0\x12\x34") + unmapped
     # Without a table nothing is mapped and everything passes through.
     assert TM.options_to_metadata(raw, Table()) == 0
     assert TM.metadata_to_options(0, Table(), raw) == raw
     # A present field without a mapping is not sent.
     assert TM.metadata_to_options(bits, Table({0: tlv.mappings[0]})) == opt(0xFFFF, 0x80, b"\0\0\x12\x34")
+
+
+def test_the_last_of_two_options_counts() -> None:
+    tlv = Table({0: Map(0xFFFF, 0, 4, 0)})
+    bits = TM.options_to_metadata(opt(0xFFFF, 0, b"\0\0\0\2") + opt(0xFFFF, 0, b"\0\0\0\1"), tlv)
+    assert F.get(bits, F.BY_NAME["tun_metadata0"]) == 1
+
+
+def test_options_valid() -> None:
+    """Open vSwitch's tun_metadata_from_geneve_udpif(): EINVAL for an unknown critical option, a mapped class and
+    type of another length, or a list that ends inside an option."""
+    tlv = Table({0: Map(0xFFFF, 0x80, 4, 0)})
+    assert TM.options_valid(b"", None) and TM.options_valid(opt(0x102, 0x7F, b"abcd"), None)
+    assert not TM.options_valid(opt(0x102, 0x80, b"abcd"), None)            # critical, no table
+    assert not TM.options_valid(opt(0x102, 0x80, b"abcd"), Table())         # critical, no mapping
+    assert TM.options_valid(opt(0xFFFF, 0x80, b"abcd"), tlv)                # critical but mapped
+    assert not TM.options_valid(opt(0xFFFF, 0x80, b"abcdefgh"), tlv)        # mapped, another length
+    assert not TM.options_valid(opt(0xFFFF, 0x80, b"abcd") + b"\0\1", tlv)  # trailing bytes
+    assert not TM.options_valid(opt(1, 1, b"abcd")[:6], tlv)                # truncated option
 
 
 def test_set_field_value_goes_out() -> None:
