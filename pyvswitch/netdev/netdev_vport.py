@@ -10,8 +10,10 @@ Options (ovs-vswitchd.conf.db(5)), parsed by :func:`parse_tunnel_options` as Ope
 texts were checked against ``ovs-vswitchd --enable-dummy``):
 
 * ``remote_ip``: an IPv4 or IPv6 address, or ``flow`` (the flow's ``tun_dst``/``tun_ipv6_dst``).  Required; a
-  multicast address is refused.  ``local_ip``: an address of the same family, or ``flow`` (only with
-  ``remote_ip=flow``).  An address that does not parse is a warning and counts as absent.
+  multicast address is refused, and so is ``::``, which is no address.  ``local_ip``: an address written in the
+  same family, or ``flow`` (only with ``remote_ip=flow``); ``::`` counts as absent.  An IPv4-mapped IPv6 address
+  (``::ffff:1.1.2.92``) is the IPv4 address: the tunnel is IPv4.  (pyvswitch also refuses a mapped multicast
+  address, which Open vSwitch misses.)  An address that does not parse is a warning and counts as absent.
 * ``key`` sets both ``in_key`` and ``out_key``; each is a number (decimal, ``0x`` hex, ``0`` octal) or
   ``flow``.  Without any, GRE sends no key field and VXLAN/Geneve send VNI 0; the port receives packets with
   key 0.
@@ -160,6 +162,9 @@ class TunnelConfig:
                 None if self.remote_flow else self.remote_ip, self.remote_flow)
 
 
+_UNSPECIFIED = ipaddress.IPv6Address("::")
+
+
 def _parse_ip(text: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(text)
@@ -245,6 +250,8 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
     fatal = False
     cfg: dict[str, object] = {"type": type_, "dst_port": DEFAULT_DST_PORTS[type_]}
     keys: dict[str, str | None] = {"key": None, "in_key": None, "out_key": None}
+    # The address family each address was written in (4 or 6), which Open vSwitch compares, even for "::".
+    written: dict[str, int] = {}
     for opt, value in sorted(options.items()):
         if opt in ("remote_ip", "local_ip"):
             prefix = "remote" if opt == "remote_ip" else "local"
@@ -254,11 +261,18 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
             ip = _parse_ip(value)
             if ip is None:
                 errors.append(f"{name}: bad {type_} '{opt}'")
-            else:
-                if opt == "remote_ip" and ip.is_multicast:
-                    errors.append(f"{name}: multicast remote_ip={value} not allowed")
-                    fatal = True
-                cfg[opt] = ip
+                continue
+            written[opt] = ip.version
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                # An IPv4 tunnel: Open vSwitch keeps every address as IPv6, IPv4 ones mapped, and sends IPv4
+                # for a mapped one.
+                ip = ip.ipv4_mapped
+            if opt == "remote_ip" and ip.is_multicast:
+                errors.append(f"{name}: multicast remote_ip={value} not allowed")
+                fatal = True
+            if ip == _UNSPECIFIED:
+                continue    # "::" is no address: Open vSwitch takes it as unset (remote_ip: an error below).
+            cfg[opt] = ip
         elif opt in keys:
             keys[opt] = value
         elif opt == "dst_port" and type_ != "gre":
@@ -323,7 +337,10 @@ def parse_tunnel_options(name: str, type_: str, options: Mapping[str, str]) -> T
     if remote is None and not cfg.get("remote_flow"):
         errors.append(f"{name}: {type_} type requires valid 'remote_ip' argument")
         fatal = True
-    elif remote is not None and local is not None and type(remote) is not type(local):
+    elif (len(written) == 2 and written["remote_ip"] != written["local_ip"]) or (
+            remote is not None and local is not None and type(remote) is not type(local)):
+        # Open vSwitch compares the families the addresses were written in; pyvswitch also refuses an IPv6
+        # address with an IPv4-mapped one, which would make an IPv4 header with an IPv6 address.
         errors.append(f"{name}: 'remote_ip' and 'local_ip' has to be of the same address family")
         fatal = True
     elif cfg.get("local_flow") and not cfg.get("remote_flow"):

@@ -112,6 +112,39 @@ def test_gre_has_no_dst_port(caplog: pytest.LogCaptureFixture) -> None:
     assert cfg.describe() == "remote_ip=1.1.1.1"
 
 
+def test_unspecified_address() -> None:
+    """"::" parses but is no address: Open vSwitch refuses it as remote_ip and ignores it as local_ip (whose
+    written family still counts)."""
+    for type_ in ("vxlan", "gre"):
+        with pytest.raises(NetdevError) as e:
+            parse_tunnel_options("t", type_, {"remote_ip": "::"})
+        assert str(e.value) == f"t: {type_} type requires valid 'remote_ip' argument"
+    cfg = parse_tunnel_options("t", "vxlan", {"remote_ip": "fd00::1", "local_ip": "::"})
+    assert cfg.local_ip is None and cfg.describe() == "remote_ip=fd00::1"
+    with pytest.raises(NetdevError, match="has to be of the same address family"):
+        parse_tunnel_options("t", "vxlan", {"remote_ip": "1.1.1.1", "local_ip": "::"})
+
+
+def test_ipv4_mapped_addresses_are_ipv4() -> None:
+    cfg = parse_tunnel_options("t", "vxlan", {"remote_ip": "::ffff:1.1.2.92", "local_ip": "::ffff:1.1.2.88"})
+    assert not cfg.ipv6 and cfg.remote_ip == ipaddress.ip_address("1.1.2.92")
+    assert cfg.local_ip == ipaddress.ip_address("1.1.2.88")
+    assert cfg.describe() == "local_ip=1.1.2.88, remote_ip=1.1.2.92"
+    # Open vSwitch compares the families as written: an IPv6-written remote and an IPv4 local do not go together.
+    with pytest.raises(NetdevError, match="has to be of the same address family"):
+        parse_tunnel_options("t", "vxlan", {"remote_ip": "::ffff:1.1.2.92", "local_ip": "1.1.2.88"})
+    # Nor (pyvswitch) an IPv6 remote and a mapped local, which would be an IPv4 source for an IPv6 tunnel.
+    with pytest.raises(NetdevError, match="has to be of the same address family"):
+        parse_tunnel_options("t", "vxlan", {"remote_ip": "fd00::1", "local_ip": "::ffff:1.1.2.88"})
+    with pytest.raises(NetdevError, match="multicast remote_ip=::ffff:224.1.1.1 not allowed"):
+        parse_tunnel_options("t", "vxlan", {"remote_ip": "::ffff:224.1.1.1"})
+    # It receives what the IPv4 remote sends.
+    m = TunnelMap()
+    p = TunnelPort("int-br", 2, "t", 4789, cfg)
+    m.set_ports([p])
+    assert m.receive(4789, _key(0, "1.1.2.92", "1.1.2.88")) == p
+
+
 # -- receive mapping -----------------------------------------------------------------------------------------
 
 def _port(name: str, ofport: int, dp: int, **options: str) -> TunnelPort:

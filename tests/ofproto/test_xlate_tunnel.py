@@ -286,6 +286,18 @@ def test_an_option_that_appears_twice_counts_once_the_last(rig: Rig) -> None:
     assert "tun_metadata0=0x1,in_port=5, priority 100" in out and out.endswith("Datapath actions: 2\n")
 
 
+def test_ipv4_mapped_remote_is_an_ipv4_tunnel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """remote_ip=::ffff:1.1.2.92 sends IPv4 (Open vSwitch does); it used to build an IPv6 header with a mapped
+    destination and an IPv4-compatible source."""
+    monkeypatch.setitem(VPORTS, "t2", ("vxlan", {"remote_ip": "::ffff:1.1.2.92", "key": "456"}, 2))
+    r = Rig()
+    r.neigh()
+    r.flows(r.intbr, "in_port=10,actions=output:2")
+    out = r.trace(_of_flow("udp tp_dst=1"))
+    assert "tunneling from aa:55:aa:55:00:00 1.1.2.88 to f8:bc:12:44:34:b6 1.1.2.92" in out
+    assert "dl_type=0x0800),ipv4(src=1.1.2.88,dst=1.1.2.92,proto=17" in out.split("Datapath actions: ")[1]
+
+
 def test_routing_through_a_device_that_is_not_a_bridge(rig: Rig) -> None:
     rig.tnl.add_user_route("9.9.9.0/24", "br0", src="1.1.2.88")
     assert "tunneling to 9.9.9.9 via br0" in rig.trace(_of_flow("udp tp_dst=7"))
