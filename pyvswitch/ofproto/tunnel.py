@@ -40,7 +40,8 @@ from pyvswitch.flow.match import ETH_TYPE_IP, ETH_TYPE_IPV6, Wildcards
 from pyvswitch.netdev.netdev_vport import TunnelConfig, parse_tunnel_options
 
 __all__ = ["TUN_FLAG_CSUM", "TUN_FLAG_DF", "TUN_FLAG_KEY", "TUN_FLAG_OAM", "SendParams", "TunnelConfig",
-           "TunnelMap", "TunnelPort", "parse_tunnel_options", "receive_wildcards", "send_params", "tunnel_present"]
+           "TunnelMap", "TunnelPort", "parse_tunnel_options", "receive_wildcards", "same_address", "send_params",
+           "tunnel_destination", "tunnel_present"]
 
 log = logging.getLogger("pyvswitch.tunnel")
 
@@ -106,6 +107,18 @@ def _outer_addresses(key: int) -> tuple[IPAddress | None, IPAddress | None]:
         return (ipaddress.IPv6Address(F.storage_get(key, "tun_ipv6_src")),
                 ipaddress.IPv6Address(F.storage_get(key, "tun_ipv6_dst")))
     return None, None
+
+
+def tunnel_destination(key: int) -> IPAddress | None:
+    """The outer destination address a decapsulated packet's key says it arrived with (None for another
+    packet): one of this host's tunnel endpoints."""
+    return _outer_addresses(key)[1]
+
+
+def same_address(a: IPAddress | None, b: IPAddress | None) -> bool:
+    """Whether ``a`` and ``b`` are one address, an IPv4 address and its IPv4-mapped IPv6 form included; None
+    (no address) is Open vSwitch's all-zero address and equals only None."""
+    return _same(a, b)
 
 
 def _same(a: IPAddress | None, b: IPAddress | None) -> bool:

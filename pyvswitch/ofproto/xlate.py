@@ -107,8 +107,11 @@ Tunnels
 listening ports).  As Open vSwitch's userspace datapath tunnels natively:
 
 * An output to a tunnel port computes the outer headers (``tunnel.send_params``: remote and local address,
-  key, TOS/TTL with ``inherit`` and the ECN bits from the inner header, the flags), routes the remote address
-  (``-> tunneling to NEXTHOP via DEV``), which must leave through the port named like a bridge of this datapath
+  key, TOS/TTL with ``inherit`` and the ECN bits from the inner header, the flags); a remote that is the outer
+  destination the packet was received with (or no remote, for a packet that was not) is this host, and the
+  output is dropped (``Not tunneling to our own address``, as in Open vSwitch).  Otherwise it routes the remote
+  address (``-> tunneling to NEXTHOP via DEV``), which must leave through the port named like a bridge of this
+  datapath
   (that bridge's own port: ``native tunnel routing failed`` otherwise), finds the next hop's MAC in the neighbour
   cache of that bridge (a miss reports ``neighbor cache miss for IP on bridge BR, sending ARP request`` (ND for
   IPv6), queues the request in ``XlateResult.tnl_requests`` for the caller to send through that bridge (unless
@@ -538,6 +541,9 @@ class _Ctx:
         self.orig_in_port = F.get(key, _IN_PORT)
         #: The clone(tnl_push(...),...) actions native tunnelling emitted (a last one is unwrapped at the end).
         self.tnl_clones: list[odp.Clone] = []
+        #: The outer destination the packet was decapsulated from (None: it did not come out of a tunnel).  A
+        #: tunnel output back to it would tunnel to this host (Open vSwitch's ``orig_tunnel_ipv6_dst``).
+        self.orig_tun_dst = T.tunnel_destination(key)
         self.res = XlateResult([], self.wc, key, bridge_name=bridge.name)
 
     # -- reporting ----------------------------------------------------------------------------------------------
@@ -778,12 +784,18 @@ class _Ctx:
 
     def tunnel_output(self, tp: Any) -> None:
         """Native tunnel output to tunnel port ``tp`` (see the module documentation)."""
+        params = T.send_params(tp, self.key, self.wc)
+        if T.same_address(params.dst, self.orig_tun_dst):
+            # The remote is the address the packet came in on (remote_ip=flow and a tun_dst left as received):
+            # this host.  Open vSwitch refuses, as it does an output with no remote to a packet that did not
+            # come out of a tunnel (both "addresses" are then all zeros).
+            self.report("warn", "Not tunneling to our own address")
+            return
         self.report("detail", "output to native tunnel")
         tnl = self.bridge.tnl
         if tnl is None:
             self.report("warn", "native tunnel routing failed")
             return
-        params = T.send_params(tp, self.key, self.wc)
         route = tnl.router.lookup(params.dst, params.pkt_mark) if params.dst is not None else None
         under = None
         under_port = None

@@ -24,7 +24,9 @@ from pyvswitch.ofproto.tunnel import (
     TunnelPort,
     parse_tunnel_options,
     receive_wildcards,
+    same_address,
     send_params,
+    tunnel_destination,
 )
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data", "ofproto", "tunnel_options_ovs31.txt")
@@ -219,6 +221,15 @@ def test_egress_mark_is_not_part_of_the_receive_match() -> None:
     for extra in ({"egress_pkt_mark": "9"}, {"out_key": "6"}, {"tos": "0x20"}, {"ttl": "3"}):
         other = parse_tunnel_options("b", "vxlan", {"remote_ip": "1.1.1.1", "key": "5", **extra})
         assert other.receive_match() == plain.receive_match(), extra
+
+
+def test_tunnel_destination_and_same_address() -> None:
+    assert tunnel_destination(_key(5, "1.1.1.1", "1.1.1.2")) == ipaddress.ip_address("1.1.1.2")
+    assert tunnel_destination(_key(5, "fd00::1", "fd00::2")) == ipaddress.ip_address("fd00::2")
+    assert tunnel_destination(F.storage_put(0, "in_port", 1)) is None
+    v4, mapped = ipaddress.ip_address("1.1.1.2"), ipaddress.ip_address("::ffff:1.1.1.2")
+    assert same_address(v4, mapped) and same_address(None, None)
+    assert not same_address(v4, None) and not same_address(v4, ipaddress.ip_address("1.1.1.3"))
 
 
 def test_receive_wildcards() -> None:

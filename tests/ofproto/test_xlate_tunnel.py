@@ -298,6 +298,49 @@ def test_ipv4_mapped_remote_is_an_ipv4_tunnel(monkeypatch: pytest.MonkeyPatch) -
     assert "dl_type=0x0800),ipv4(src=1.1.2.88,dst=1.1.2.92,proto=17" in out.split("Datapath actions: ")[1]
 
 
+_FROM_T2 = ("tunnel(tun_id=0x1c8,src=1.1.2.92,dst=1.1.2.88,ttl=64,flags(-df-csum+key)),in_port(4789),"
+            "eth(src=50:54:00:00:00:0a,dst=50:54:00:00:00:09),eth_type(0x0800),ipv4(src=192.168.0.1,"
+            "dst=192.168.0.2,proto=1,tos=0,ttl=64,frag=no),icmp(type=8,code=0)")
+
+
+def test_no_tunnel_back_to_our_own_address() -> None:
+    """A packet from t2 output to t4 (remote_ip=flow) without a new tun_dst would be tunnelled to the address it
+    came in on, this host's: Open vSwitch's compose_output_action__() drops it ("Not tunneling to our own
+    address").  pyvswitch used to ARP for its own address, and tunnel to itself once its MAC was known."""
+    r = Rig()
+    r.neigh()
+    r.flows(r.intbr, "in_port=2,actions=output:5")
+    for _ in range(2):
+        out = r.trace(_FROM_T2)
+        assert "    output:5\n     >> Not tunneling to our own address\n" in out
+        assert "output to native tunnel" not in out and "sending ARP request" not in out
+        assert out.endswith("Datapath actions: drop\n")
+        r.tnl.neigh.set("br0", "1.1.2.88", int(BR0_MAC.replace(":", ""), 16))   # br0's own MAC, snooped
+    # A flow that sets another remote tunnels as usual.
+    r.flows(r.intbr, "in_port=2,actions=set_field:1.1.2.92->tun_dst,output:5")
+    assert r.trace(_FROM_T2).split("Datapath actions: ")[1].startswith("tnl_push(tnl_port(6081),")
+
+
+def test_no_tunnel_back_to_our_own_ipv6_address() -> None:
+    r = Rig()
+    r.neigh()
+    r.flows(r.intbr, "in_port=11,actions=output:5")
+    out = r.trace("tunnel(tun_id=0x7,ipv6_src=fd00::92,ipv6_dst=fd00::88,ttl=64,flags(-df-csum+key)),"
+                  "in_port(4789),eth(src=50:54:00:00:00:0a,dst=50:54:00:00:00:09),eth_type(0x0800),"
+                  "ipv4(src=192.168.0.1,dst=192.168.0.2,proto=1,tos=0,ttl=64,frag=no),icmp(type=8,code=0)")
+    assert ">> Not tunneling to our own address" in out and out.endswith("Datapath actions: drop\n")
+
+
+def test_no_remote_for_a_packet_not_from_a_tunnel() -> None:
+    """remote_ip=flow with no tun_dst set, for a packet that did not come out of a tunnel: Open vSwitch compares
+    two all-zero addresses and reports the same."""
+    r = Rig()
+    r.neigh()
+    r.flows(r.intbr, "in_port=10,actions=output:5")
+    out = r.trace(_of_flow("udp tp_dst=1"))
+    assert ">> Not tunneling to our own address" in out and out.endswith("Datapath actions: drop\n")
+
+
 def test_routing_through_a_device_that_is_not_a_bridge(rig: Rig) -> None:
     rig.tnl.add_user_route("9.9.9.0/24", "br0", src="1.1.2.88")
     assert "tunneling to 9.9.9.9 via br0" in rig.trace(_of_flow("udp tp_dst=7"))
