@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping
 
 from pyvswitch.flow.fields import Field, Format
 from pyvswitch.util import vlog
+from pyvswitch.util.cnum import strtoul
 
 __all__ = [
     "CT_STATE_NAMES",
@@ -170,57 +171,13 @@ _HEX = "0123456789abcdefABCDEF"
 
 
 def _strtoull(s: str, i: int, base: int) -> tuple[int | None, int, bool]:
-    """C ``strtoull(s + i, &end, base)``: (value or None if no digits, end index, overflow).
-
-    Leading white space and a sign are accepted; a negative number wraps modulo 2**64; base 0 picks hex for
-    ``0x``, octal for a leading ``0``, decimal otherwise."""
-    n = len(s)
-    j = i
-    while j < n and s[j] in _SPACE:
-        j += 1
-    neg = False
-    if j < n and s[j] in "+-":
-        neg = s[j] == "-"
-        j += 1
-    b = base
-    if (b in (0, 16) and j + 1 < n and s[j] == "0" and s[j + 1] in "xX" and j + 2 < n and s[j + 2] in _HEX):
-        j += 2
-        b = 16
-    elif b == 0:
-        b = 8 if j < n and s[j] == "0" else 10
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"[:b]
-    k = j
-    while k < n and s[k].lower() in digits:
-        k += 1
-    if k == j:
-        return None, i, False
-    v = int(s[j:k], b)
-    overflow = v > 0xFFFFFFFFFFFFFFFF
-    if overflow:
-        v = 0xFFFFFFFFFFFFFFFF
-    elif neg:
-        v = (-v) & 0xFFFFFFFFFFFFFFFF
-    return v, k, overflow
+    """C ``strtoull(s + i, &end, base)``: (value or None if no digits, end index, overflow)."""
+    return strtoul(s, i, base)
 
 
 def _strtoll(s: str, i: int, base: int) -> tuple[int | None, int, bool]:
     """C ``strtoll``: like ``_strtoull`` but signed, saturating at the 64-bit limits."""
-    n = len(s)
-    j = i
-    while j < n and s[j] in _SPACE:
-        j += 1
-    neg = j < n and s[j] == "-"
-    v, end, overflow = _strtoull(s, i, base)
-    if v is None:
-        return None, i, False
-    if neg:
-        mag = (-v) & 0xFFFFFFFFFFFFFFFF if not overflow else 1 << 64
-        if mag > 1 << 63:
-            return -(1 << 63), end, True
-        return -mag, end, False
-    if overflow or v > (1 << 63) - 1:
-        return (1 << 63) - 1, end, True
-    return v, end, False
+    return strtoul(s, i, base, signed=True)
 
 
 def _scan_uint(s: str, i: int, base: int, bits: int) -> tuple[int | None, int]:

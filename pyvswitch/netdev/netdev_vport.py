@@ -43,6 +43,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pyvswitch.util.cnum import strtoul
+
 from .native_tnl import dp_port_name
 from .netdev import Netdev, NetdevError, register
 
@@ -172,54 +174,13 @@ def _parse_ip(text: str) -> IPAddress | None:
         return None
 
 
-_C_SPACE = " \t\n\v\f\r"     # C's isspace() in the "C" locale.
-_HEX = "0123456789abcdef"
-_ULONG_MAX = (1 << 64) - 1     # unsigned long and unsigned long long on the LP64 systems Open vSwitch runs on.
-_LONG_MAX = (1 << 63) - 1
-_LONG_MIN = -(1 << 63)
-
-
 def _c_strtol(text: str, base: int, unsigned: bool) -> tuple[int, bool]:
-    """C's ``strtol`` (``unsigned``: ``strtoul``/``strtoull``) on ``text``, as glibc on a 64-bit system does it:
-    returns (value, whether the number ended the text: ``*endptr == '\\0'``).
-
-    Leading white space and a sign are skipped; base 0 reads ``0x``/``0X`` hex, a leading ``0`` as octal,
-    else decimal; only ASCII digits count; no digits at all give 0 (and "ended" only for the empty text).  A
-    value out of range saturates (``strtol``: ``LONG_MAX``/``LONG_MIN``; ``strtoul``: ``ULONG_MAX``, whatever the
-    sign), and an in-range negative number is negated modulo 2**64 by ``strtoul``.  Digits past the point where
-    the value is known to overflow are consumed without arithmetic, so text of any length costs linear time and
-    never meets Python's limit on int() of long digit strings."""
-    i, n = 0, len(text)
-    while i < n and text[i] in _C_SPACE:
-        i += 1
-    neg = False
-    if i < n and text[i] in "+-":
-        neg = text[i] == "-"
-        i += 1
-    b = base
-    if b in (0, 16) and text[i:i + 2] in ("0x", "0X") and i + 2 < n and text[i + 2].lower() in _HEX:
-        b = 16
-        i += 2
-    elif b == 0:
-        b = 8 if text[i:i + 1] == "0" else 10
-    digits = _HEX[:b]
-    start = i
-    value = 0
-    over = False
-    while i < n and text[i].lower() in digits:
-        if not over:
-            value = value * b + digits.index(text[i].lower())
-            over = value > _ULONG_MAX
-        i += 1
-    if i == start:
-        return 0, n == 0
-    if unsigned:
-        if over:
-            return _ULONG_MAX, i == n
-        return (-value & _ULONG_MAX) if neg else value, i == n
-    if neg:
-        return (_LONG_MIN if over or value > -_LONG_MIN else -value), i == n
-    return (_LONG_MAX if over or value > _LONG_MAX else value), i == n
+    """C's ``strtol`` (``unsigned``: ``strtoul``/``strtoull``) on all of ``text``: (value, whether the number
+    ended the text, ``*endptr == '\\0'``); no digits give 0, "ended" only for the empty text."""
+    v, end, _ = strtoul(text, 0, base, signed=not unsigned)
+    if v is None:
+        return 0, not text
+    return v, end == len(text)
 
 
 def _c_int(value: int) -> int:

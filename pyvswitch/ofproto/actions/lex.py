@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterator
 
 from pyvswitch.ofproto.actions.errors import ActionParseError
+from pyvswitch.util.cnum import strtoul
 
 __all__ = [
     "Strtok",
@@ -162,49 +163,14 @@ def strtok(s: str, delims: str) -> list[str]:
 
 
 # --- C number conversions ---------------------------------------------------------------------------------------
-_WS = " \t\n\r\v\f"
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def c_strtoul(s: str, base: int = 0, bits: int = 64, signed: bool = False) -> tuple[int, int, bool]:
     """C ``strtoul``/``strtol`` on ``s``: (value, index just past the number, out of range).
 
-    An index of 0 means no number was found.  Unsigned conversion wraps a leading ``-``, as C does."""
-    n = len(s)
-    i = 0
-    while i < n and s[i] in _WS:
-        i += 1
-    neg = False
-    if i < n and s[i] in "+-":
-        neg = s[i] == "-"
-        i += 1
-    b = base
-    if (b in (0, 16)) and s[i:i + 2].lower() == "0x" and i + 2 < n and s[i + 2].lower() in _DIGITS[:16]:
-        i += 2
-        b = 16
-    elif b == 0:
-        b = 8 if s[i:i + 1] == "0" else 10
-    start = i
-    value = 0
-    valid = _DIGITS[:b]
-    while i < n and s[i].lower() in valid:
-        value = value * b + valid.index(s[i].lower())
-        i += 1
-    if i == start:
-        return 0, 0, False
-    if signed:
-        lim = 1 << (bits - 1)
-        if neg:
-            value = -value
-        if value >= lim or value < -lim:
-            return (lim - 1 if value > 0 else -lim), i, True
-        return value, i, False
-    top = 1 << bits
-    if value >= top:
-        return top - 1, i, True
-    if neg:
-        value = (top - value) % top
-    return value, i, False
+    An index of 0 means no number was found (value 0).  See :func:`pyvswitch.util.cnum.strtoul`."""
+    v, end, erange = strtoul(s, 0, base, bits=bits, signed=signed)
+    return (0, 0, False) if v is None else (v, end, erange)
 
 
 def str_to_u64(s: str) -> int:
