@@ -126,6 +126,7 @@ from pyvswitch.dpif.odp import (
 from pyvswitch.flow.extract import extract
 from pyvswitch.flow.flow_hash import flow_hash_symmetric_l3l4
 from pyvswitch.packet.checksum import crc32c, csum_update16, csum_update_bytes
+from pyvswitch.packet.ethernet import l3_offset
 
 __all__ = ["ExecContext", "PacketMetadata", "compile_actions", "execute", "execute_batch", "l4_hash"]
 
@@ -242,20 +243,7 @@ _U32 = struct.Struct("!I")
 
 # ------------------------------------------------------------------------------------------------------------
 # Locating headers.  Each returns None for a packet without a usable header of that kind.
-def _l3(p: bytearray) -> tuple[int, int]:
-    """(Ethernet type behind up to two VLAN tags, its header offset); (-1, 0) for a frame under 14 bytes."""
-    n = len(p)
-    if n < 14:
-        return -1, 0
-    t = (p[12] << 8) | p[13]
-    o = 14
-    if (t == 0x8100 or t == 0x88A8) and n >= 18:
-        t = (p[16] << 8) | p[17]
-        o = 18
-        if (t == 0x8100 or t == 0x88A8) and n >= 22:
-            t = (p[20] << 8) | p[21]
-            o = 22
-    return t, o
+_l3 = l3_offset     # (Ethernet type behind the VLAN tags, its offset); (-1, 0) under 14 bytes
 
 
 def _ipv4(p: bytearray) -> tuple[int, int, int, bool] | None:

@@ -48,8 +48,8 @@ Tunnel ports (types ``vxlan``, ``geneve``, ``gre``) are the shared ports of Open
 ``vxlan_sys_<udp port>``, ``genev_sys_<udp port>``, ``gre_sys``, with no device behind them
 (:mod:`pyvswitch.netdev.native_tnl` does the header work).
 
-* ``tnl_push`` prepends the action's header, fills in the per-packet fields (the UDP source port from
-  ``hash(l4(0))`` of the inner packet) and checks the result against the MTU of the ``out_port``'s netdev.  Too
+* ``tnl_push`` prepends the action's header, fills in the per-packet fields (the UDP source port from a hash of
+  the inner packet's addresses, protocol and ports: ``_tnl_hash``) and checks the result against the MTU of the ``out_port``'s netdev.  Too
   big with DF clear: the outer IPv4 packet is fragmented and each fragment runs the actions that follow.  With
   DF set (or an IPv6 underlay): an inner IPv4 packet without DF is fragmented and each piece encapsulated; an
   inner IPv4 packet with DF, or an IPv6 one, is dropped and answered with ICMP "fragmentation needed" / ICMPv6
@@ -98,12 +98,13 @@ from pyvswitch.flow.tun_metadata import GENEVE_PRESENT
 from pyvswitch.netdev import native_tnl
 from pyvswitch.netdev.netdev import VNET_HDR_LEN, Netdev, PacketBatch
 from pyvswitch.netdev.offload import resolve
+from pyvswitch.packet.ethernet import l3_offset
 from pyvswitch.packet.ipfrag import Reassembler, fragment_ipv4, icmp4_frag_needed, icmp6_packet_too_big
 
 __all__ = ["ALWAYS_EXACT", "MAX_RECIRC_DEPTH", "TUNNEL_PORT_TYPES", "NetdevDpif", "UserspaceHandler",
            "datapath_mask", "dummy_dpif"]
 
-TUNNEL_PORT_TYPES = frozenset(("vxlan", "geneve", "gre"))
+TUNNEL_PORT_TYPES = frozenset(native_tnl.DEFAULT_DST_PORTS)
 """Port types that are tunnel vports: no device, named as :func:`pyvswitch.netdev.native_tnl.dp_port_name`
 says, the UDP port taken from the name."""
 
@@ -342,7 +343,7 @@ class NetdevDpif(Dpif):
         for no, (tnl_type, udp_port) in self._tnl_ports.items():
             port = self._ports[no]
             plain = f"  port {no}: {port.name} ({port.type})"
-            default = {"vxlan": 4789, "geneve": 6081}.get(tnl_type, 0)
+            default = native_tnl.DEFAULT_DST_PORTS.get(tnl_type, 0)
             extra = f"dst_port={udp_port}, " if udp_port != default else ""
             if plain in lines:
                 lines[lines.index(plain)] = f"  port {no}: {port.name} ({port.type}: {extra}packet_type=ptap)"
@@ -703,13 +704,11 @@ class NetdevDpif(Dpif):
         if tnl is None:
             self._count("pop_no_port")
             return
-        drops: dict[str, int] = {}
-        res = native_tnl.pop(frame, tnl[0], tnl[1], drops)
-        if res is None:
-            for reason, n in drops.items():
-                self._count(f"pop_{reason}", n)
+        try:
+            inner, f = native_tnl.pop_checked(frame, tnl[0], tnl[1])
+        except native_tnl.TnlDrop as e:
+            self._count("pop_" + e.reason)
             return
-        inner, f = res
         tun: dict[str, int] = {name: v for name, v in f.items() if v and isinstance(v, int)}
         if tnl[0] == "geneve":
             raw = f["geneve"]
@@ -792,7 +791,7 @@ class NetdevDpif(Dpif):
             self._count("push_fragmented")
             return pieces
         overhead = len(action.header) - 14
-        eth_type, l3 = _inner_l3(frame)
+        eth_type, l3 = l3_offset(frame)
         inner_mtu = mtu - overhead - l3
         if eth_type == 0x0800 and len(frame) >= l3 + 20 and not frame[l3 + 6] & 0x40:
             try:
@@ -872,16 +871,6 @@ class NetdevDpif(Dpif):
 
     def now(self) -> float:
         return self.clock()
-
-
-def _inner_l3(frame: bytes) -> tuple[int, int]:
-    """(Ethernet type behind the VLAN tags, offset of the L3 header) of a frame."""
-    off = 12
-    eth_type = (frame[12] << 8) | frame[13] if len(frame) >= 14 else 0
-    while eth_type in (0x8100, 0x88A8) and len(frame) >= off + 8:
-        off += 4
-        eth_type = (frame[off] << 8) | frame[off + 1]
-    return eth_type, off + 2
 
 
 def dummy_dpif(name: str = "ovs-dummy", *, flow_limit: int = DEFAULT_FLOW_LIMIT,

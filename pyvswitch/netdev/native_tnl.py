@@ -42,14 +42,18 @@ from pyvswitch.packet.checksum import (
 )
 from pyvswitch.packet.constants import ETH_TYPE_TEB, GRE_FLAG_CSUM, GRE_FLAG_KEY, GRE_FLAG_SEQ, VXLAN_FLAG_G
 from pyvswitch.packet.errors import Malformed
+from pyvswitch.packet.ethernet import l3_offset
 from pyvswitch.packet.tunnel import parse_geneve, parse_gre
 
 __all__ = [
-    "TNL_F_CSUM", "TNL_F_DF", "TNL_F_KEY", "TNL_F_OAM", "TNL_TYPES", "TnlPush", "build_tnl_push",
-    "dp_port_name", "pop", "push", "push_batch", "tnl_type_of_dp_port_name", "udp_src_port",
+    "DEFAULT_DST_PORTS", "TNL_F_CSUM", "TNL_F_DF", "TNL_F_KEY", "TNL_F_OAM", "TNL_TYPES", "TnlDrop", "TnlPush", "build_tnl_push",
+    "dp_port_name", "pop", "pop_checked", "push", "push_batch", "tnl_type_of_dp_port_name", "udp_src_port",
 ]
 
 TNL_F_OAM, TNL_F_DF, TNL_F_CSUM, TNL_F_KEY = 1, 2, 4, 8
+
+#: The UDP port of each tunnel type when ``options:dst_port`` is not set (0: GRE has none).
+DEFAULT_DST_PORTS = {"vxlan": 4789, "geneve": 6081, "gre": 0}
 
 TNL_TYPES: dict[str, int] = {"gre": 3, "vxlan": 4, "geneve": 5}
 """Tunnel type -> Open vSwitch's vport type number, as ``tnl_push`` prints it in ``type=``."""
@@ -350,14 +354,9 @@ def pop_checked(frame: bytes | bytearray | memoryview, tnl_type: str,
                 "tun_id": vni >> 8, "src": int.from_bytes(s, "big"), "dst": int.from_bytes(d, "big"),
                 "ipv6_src": 0, "ipv6_dst": 0, "tos": tos, "ttl": ttl, "tp_src": sport, "tp_dst": dport,
                 "flags": TNL_F_KEY | (TNL_F_DF if frag else 0), "gbp_id": 0, "gbp_flags": 0, "geneve": b""}
-    if n < 14:
+    eth_type, l3 = l3_offset(frame)
+    if eth_type < 0:
         raise TnlDrop("short")
-    off = 12
-    eth_type = (frame[12] << 8) | frame[13]
-    while eth_type in (0x8100, 0x88A8) and off + 6 <= n:
-        off += 4
-        eth_type = (frame[off] << 8) | frame[off + 1]
-    l3 = off + 2
     flags = 0
     src = dst = src6 = dst6 = 0
     if eth_type == ETH_TYPE_IP:

@@ -45,15 +45,14 @@ from dataclasses import dataclass
 
 from pyvswitch.util.cnum import strtoul
 
-from .native_tnl import dp_port_name
+from .native_tnl import DEFAULT_DST_PORTS, dp_port_name
 from .netdev import Netdev, NetdevError, register
 
 __all__ = ["DEFAULT_DST_PORTS", "TUNNEL_TYPES", "TunnelConfig", "VportNetdev", "parse_tunnel_options"]
 
 log = logging.getLogger("pyvswitch.netdev_vport")
 
-TUNNEL_TYPES = ("vxlan", "geneve", "gre")
-DEFAULT_DST_PORTS = {"vxlan": 4789, "geneve": 6081, "gre": 0}
+TUNNEL_TYPES = tuple(DEFAULT_DST_PORTS)     # ("vxlan", "geneve", "gre")
 DEFAULT_TTL = 64
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -95,6 +95,24 @@ def _tag(tpid: int, tci: int) -> VlanTag:
     return VlanTag(tpid, tci >> 13, (tci >> 12) & 1, tci & 0xFFF)
 
 
+def l3_offset(frame: Buffer) -> tuple[int, int]:
+    """(The Ethernet type behind up to ``VLAN_MAX_TAGS`` VLAN tags, the offset of the header it announces), read
+    straight from the bytes with no checks beyond the length; (-1, 0) for a frame under 14 bytes.  For the
+    per-packet paths that only need to find the L3 header (``parse_ethernet`` parses the whole header)."""
+    n = len(frame)
+    if n < 14:
+        return -1, 0
+    t = (frame[12] << 8) | frame[13]
+    o = 14
+    if (t == 0x8100 or t == 0x88A8) and n >= 18:
+        t = (frame[16] << 8) | frame[17]
+        o = 18
+        if (t == 0x8100 or t == 0x88A8) and n >= 22:
+            t = (frame[20] << 8) | frame[21]
+            o = 22
+    return t, o
+
+
 def parse_ethernet(buf: Buffer, offset: int = 0) -> tuple[Ethernet, int]:
     """Parse the Ethernet header at ``offset``; return it and the offset of the payload.
 

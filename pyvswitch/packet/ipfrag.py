@@ -43,6 +43,7 @@ from pyvswitch.packet.checksum import (
     ipv4_header_checksum_ok,
 )
 from pyvswitch.packet.errors import Malformed
+from pyvswitch.packet.ethernet import l3_offset
 from pyvswitch.packet.ipv4 import ipv4_options
 
 __all__ = ["FRAGMENT_COST", "Reassembler", "fragment_ipv4", "icmp4_frag_needed", "icmp6_packet_too_big", "is_ipv4_fragment"]
@@ -269,23 +270,13 @@ class Reassembler:
 
 # ------------------------------------------------------------------------------------------------------------
 # ICMP errors for packets too big to forward.
-def _l3_offset(frame: bytes) -> tuple[int, int]:
-    """(Ethernet type behind the VLAN tags, offset of the L3 header)."""
-    off = 12
-    eth_type = (frame[12] << 8) | frame[13]
-    while eth_type in (0x8100, 0x88A8) and len(frame) >= off + 8:
-        off += 4
-        eth_type = (frame[off] << 8) | frame[off + 1]
-    return eth_type, off + 2
-
-
 def icmp4_frag_needed(frame: bytes, mtu: int, ttl: int = 64) -> bytes | None:
     """The ICMP "fragmentation needed" frame answering the IPv4 packet in Ethernet ``frame``, with next-hop MTU
     ``mtu``; None when ``frame`` is not IPv4 or is itself an ICMP error (no error answers an error, RFC 1122
     3.2.2) or a later fragment."""
     if len(frame) < 34:
         return None
-    eth_type, l3 = _l3_offset(frame)
+    eth_type, l3 = l3_offset(frame)
     if eth_type != 0x0800 or len(frame) < l3 + 20:
         return None
     hlen = (frame[l3] & 0x0F) * 4
@@ -312,7 +303,7 @@ def icmp6_packet_too_big(frame: bytes, mtu: int, hlim: int = 64) -> bytes | None
     1280, the IPv6 minimum); None when ``frame`` is not IPv6 or is an ICMPv6 error message."""
     if len(frame) < 54:
         return None
-    eth_type, l3 = _l3_offset(frame)
+    eth_type, l3 = l3_offset(frame)
     if eth_type != 0x86DD or len(frame) < l3 + 40:
         return None
     if frame[l3 + 6] == 58 and len(frame) > l3 + 40 and frame[l3 + 40] < 128:
