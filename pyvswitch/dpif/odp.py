@@ -98,6 +98,7 @@ names like outputs do (``tnl_port(vxlan_sys_4789)``, ``out_port(br0)``)."""
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -1395,41 +1396,14 @@ def _bounded(text: str, bits: int) -> int:
 
 
 def _parse_geneve_opts(text: str) -> bytes:
-    """``{class=..,type=..,len=..,DATA}...`` -> the option TLVs' bytes (exact values only)."""
-    out = b""
-    rest = text.strip()
-    while rest:
-        if not rest.startswith("{") or "}" not in rest:
-            raise OdpParseError(f"bad Geneve options {text!r}")
-        body, rest = rest[1:rest.index("}")], rest[rest.index("}") + 1:].lstrip(",")
-        parts = _split(body)
-        kv = {}
-        data_text = None
-        for p in parts:
-            k, eq, v = p.partition("=")
-            if eq:
-                kv[k] = v
-            else:
-                data_text = p
-        if set(kv) != {"class", "type", "len"} or any("/" in v for v in kv.values()):
+    """``{class=..,type=..,len=..,DATA}...`` of a ``tnl_push`` header -> the option TLVs' bytes: the flow
+    parser's options, with every option naming its class, type and length and nothing masked."""
+    if "/" in text:
+        raise OdpParseError(f"bad Geneve options {text!r}: a header has no masks")
+    for body in re.findall(r"\{([^}]*)\}", text):
+        if not all(re.search(rf"(^|,)\s*{k}=", body) for k in ("class", "type", "len")):
             raise OdpParseError(f"bad Geneve option {{{body}}}")
-        cls, typ, ln = _bounded(kv["class"], 16), _bounded(kv["type"], 8), _int(kv["len"])
-        if ln % 4 or ln > 124:
-            raise OdpParseError(f"bad Geneve option length {ln}")
-        data = b""
-        if ln:
-            if data_text is None or "/" in data_text:
-                raise OdpParseError(f"bad Geneve option data in {{{body}}}")
-            number = _int(data_text)
-            if number >> (8 * ln):
-                raise OdpParseError(f"Geneve option data longer than {ln} bytes")
-            data = number.to_bytes(ln, "big")
-        elif data_text is not None:
-            raise OdpParseError(f"Geneve option data with len=0 in {{{body}}}")
-        out += struct.pack("!HBB", cls, typ, ln // 4) + data
-    if len(out) > 252:
-        raise OdpParseError("Geneve options longer than 252 bytes")
-    return out
+    return _parse_geneve_match(text)[0]
 
 
 def _masked(text: str, bits: int) -> tuple[int, int]:

@@ -298,46 +298,37 @@ class TunnelCommands:
     # -- netdev-dummy/ip4addr, ip6addr -----------------------------------------------------------------------
 
     def dummy_ip4addr(self, args: list[str]) -> str:
+        return self._dummy_address(args, 4)
+
+    def dummy_ip6addr(self, args: list[str]) -> str:
+        return self._dummy_address(args, 6)
+
+    def _dummy_address(self, args: list[str], version: int) -> str:
+        """``netdev-dummy/ip4addr|ip6addr NAME ADDR[/PLEN]``, with Open vSwitch's error texts (an IPv4 address
+        also takes ``/NETMASK``)."""
         name, text = args
         if self.dummy_devices(name) is None:
             raise CommandError("Unknown Dummy Interface")
+        invalid = CommandError(f"{text}: invalid IP address" if version == 4 else f"{text}: invalid IPv6 address")
+        maxlen = 32 if version == 4 else 128
         addr_s, slash, plen_s = text.partition("/")
-        addr = _ipv4(addr_s)
+        addr = _ipv4(addr_s) if version == 4 else _ipv6(addr_s)
         if addr is None:
-            raise CommandError(f"{text}: invalid IP address")
-        plen = 32
+            raise invalid
+        plen = maxlen
         if slash:
             if plen_s.isdigit():
                 plen = int(plen_s)
-                if plen > 32:
-                    raise CommandError(f"{text}: IPv4 network prefix bits not between 0 and 32, inclusive")
+                if plen > maxlen:
+                    raise CommandError(f"{text}: IPv{version} network prefix bits not between 0 and {maxlen}, "
+                                       "inclusive")
             else:
-                mask = _ipv4(plen_s)
+                mask = _ipv4(plen_s) if version == 4 else None
                 if mask is None:
-                    raise CommandError(f"{text}: invalid IP address")
+                    raise invalid
                 # Open vSwitch takes any netmask here; a prefix length needs a contiguous one, so the mask's
                 # leading ones count (a difference only for masks nobody uses).
-                inv = ~int(mask) & 0xFFFFFFFF
-                plen = 32 - inv.bit_length()
+                plen = 32 - (~int(mask) & 0xFFFFFFFF).bit_length()
         with self._lock:
-            self.tnl.set_dummy_address(name, ipaddress.IPv4Interface(f"{addr}/{plen}"))
-        return "OK\n"
-
-    def dummy_ip6addr(self, args: list[str]) -> str:
-        name, text = args
-        if self.dummy_devices(name) is None:
-            raise CommandError("Unknown Dummy Interface")
-        addr_s, slash, plen_s = text.partition("/")
-        addr = _ipv6(addr_s)
-        if addr is None:
-            raise CommandError(f"{text}: invalid IPv6 address")
-        plen = 128
-        if slash:
-            if not plen_s.isdigit():
-                raise CommandError(f"{text}: invalid IPv6 address")
-            plen = int(plen_s)
-            if plen > 128:
-                raise CommandError(f"{text}: IPv6 network prefix bits not between 0 and 128, inclusive")
-        with self._lock:
-            self.tnl.set_dummy_address(name, ipaddress.IPv6Interface(f"{addr}/{plen}"))
+            self.tnl.set_dummy_address(name, ipaddress.ip_interface(f"{addr}/{plen}"))
         return "OK\n"
