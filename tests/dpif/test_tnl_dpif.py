@@ -178,6 +178,12 @@ def test_a_batch_with_virtio_net_headers_is_resolved_then_pushed_as_one_batch() 
 def test_the_outer_source_port_follows_the_inner_flow() -> None:
     a, b = inner_frame(size=30), inner_frame(size=99)
     assert _tnl_hash(a) == _tnl_hash(b)
+    # In the packets: one flow, one outer source port; another flow, another.
+    s = Setup()
+    for f in (a, b, inner_frame(size=30)[:34] + bytes(TCP(sport=7, dport=2)) + b"z" * 30):
+        s.dp.execute(f, [push_action(), odp.Output(2)], PacketMetadata(in_port=1))
+    ports = [o[34:36] for o in s.out[2]]
+    assert ports[0] == ports[1] != ports[2]
     for changed in (IP(src="192.168.0.9", dst="192.168.0.2") / TCP(sport=1, dport=2),
                     IP(src="192.168.0.1", dst="192.168.0.2") / TCP(sport=3, dport=2),
                     IP(src="192.168.0.1", dst="192.168.0.2") / UDP(sport=1, dport=2)):
@@ -362,6 +368,20 @@ def test_an_incomplete_datagram_expires_on_the_periodic_run_without_another_frag
     s.dp.run()
     stats = s.dp.tnl_stats()
     assert stats["frag_pending"] == 0 and stats["frag_expired"] == 1 and stats["frag_bytes"] == 0
+
+
+def test_gre_fragments_to_an_endpoint_are_reassembled_too() -> None:
+    s = Setup()
+    s.dp.set_tnl_endpoints({0x01010258})
+    s.answers[2] = [odp.TnlPop(s.gre)]
+    s.answers[s.gre] = [odp.Output(1)]
+    frame = inner_frame(2500)
+    whole = outer(GRE(key_present=1, key=9, proto=0x6558) / frame)
+    frags = [whole[:14] + f for f in fragment_ipv4(whole[14:], 1000)]
+    s.dp.receive(2, [frags[2], frags[0]])
+    assert s.out[1] == []
+    s.dp.receive(2, [frags[1]])
+    assert s.out[1] == [frame] and s.dp.tnl_stats()["frag_reassembled"] == 1
 
 
 def test_fragments_inside_clone_run_the_clone_tail_only() -> None:

@@ -380,3 +380,18 @@ def test_a_frame_too_long_for_the_outer_length_field_is_refused(ipv6: bool) -> N
         assert len(T.push_batch([bytes(limit)], action, [0])[0]) == len(action.header) + limit  # type: ignore[index]
         with pytest.raises(ValueError, match="does not fit"):
             T.push_batch([bytes(14), bytes(limit + 1)], action, [0, 0])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=80), st.sampled_from(["vxlan", "geneve", "gre"]), st.booleans())
+def test_pop_never_raises_past_the_outer_headers(tail: bytes, tnl_type: str, csum: bool) -> None:
+    """Valid outer Ethernet and IP headers, then anything: the UDP and tunnel header checks refuse, never raise."""
+    l4 = tail if tnl_type == "gre" else UDP(sport=1, dport=4789, chksum=None if csum else 0) / tail
+    frame = bytes(Ether() / IP(src="1.1.2.92", dst="1.1.2.88", proto=47 if tnl_type == "gre" else 17) / l4)
+    drops: dict[str, int] = {}
+    if T.pop(frame, tnl_type, 4789, drops) is None:
+        assert sum(drops.values()) == 1
+
+
+def test_udp_source_ports_span_the_range() -> None:
+    assert (T.udp_src_port(0), T.udp_src_port(0x80000000), T.udp_src_port(0xFFFFFFFF)) == (32768, 46884, 60999)

@@ -295,17 +295,28 @@ _OPTION_VALUES = ["flow", "inherit", "1.1.1.1", "fd00::1", "224.0.0.1", "0", "-1
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["vxlan", "geneve", "gre"]),
-       st.dictionaries(st.sampled_from(_OPTION_NAMES), st.sampled_from(_OPTION_VALUES) | st.text(max_size=8)))
-def test_any_options_give_a_config_or_an_error(type_: str, options: dict[str, str]) -> None:
+       st.dictionaries(st.sampled_from(_OPTION_NAMES), st.sampled_from(_OPTION_VALUES) | st.text(max_size=8)),
+       st.none() | st.sampled_from(["1.1.1.1", "fd00::1", "flow"]))
+def test_any_options_give_a_config_or_an_error(type_: str, options: dict[str, str], remote: str | None) -> None:
     """Bad configuration never raises anything but NetdevError, and a configuration that parses describes itself
-    in a form that parses back to the same configuration."""
+    in a form that parses back to the same configuration (a valid remote_ip, mostly, so that most examples get
+    that far)."""
+    if remote is not None:
+        options = {**options, "remote_ip": remote}
     try:
         cfg = parse_tunnel_options("t", type_, options)
     except NetdevError as e:
         assert str(e).startswith("t: ")
         return
-    assert 0 <= cfg.tos <= 0xFC and 1 <= cfg.ttl <= 255 and 0 < cfg.dst_port < 65536 or type_ == "gre"
+    assert 0 <= cfg.tos <= 0xFC and 1 <= cfg.ttl <= 255
+    assert 0 < cfg.dst_port < 65536 or type_ == "gre"
     if cfg.in_key_flow != cfg.out_key_flow and 0 in (cfg.in_key, cfg.out_key):
         return      # Open vSwitch describes a key of 0 and a flow key as key=0 (see test_options_as_open_vswitch).
     again = dict(kv.split("=", 1) for kv in cfg.describe().split(", ")) if cfg.describe() else {}
     assert parse_tunnel_options("t", type_, again) == cfg
+
+
+def test_exts_gbp_is_described_and_parsed_back() -> None:
+    cfg = parse_tunnel_options("t", "vxlan", {"remote_ip": "1.1.1.1", "exts": "gbp"})
+    assert cfg.gbp and cfg.describe() == "exts=gbp, remote_ip=1.1.1.1"
+    assert not parse_tunnel_options("t", "vxlan", {"remote_ip": "1.1.1.1"}).gbp

@@ -298,3 +298,15 @@ def test_no_frag_needed_about_broadcast_multicast_or_unanswerable_packets(dmac: 
 def test_no_packet_too_big_about_multicast_or_unanswerable_packets(dmac: str, src: str, dst: str) -> None:
     f = bytes(Ether(src="50:54:00:00:00:05", dst=dmac) / IPv6(src=src, dst=dst) / UDP() / bytes(1400))
     assert icmp6_packet_too_big(f, 1280) is None
+
+
+def test_the_oldest_datagram_is_evicted_first() -> None:
+    r = Reassembler()
+    for ident in range(20):
+        r.add(_frag(0, b"a" * 8, True, ident=ident))
+    r.max_bytes = r.nbytes - 1
+    assert r.add(_frag(0, b"a" * 8, True, ident=99)) is None
+    assert r.stats()["memory_evictions"] >= 1
+    # Datagram 0 was the oldest: gone; datagram 19 is still there and completes.
+    assert r.add(_frag(8, b"b" * 8, False, ident=0)) is None
+    assert r.add(_frag(8, b"b" * 8, False, ident=19)) is not None

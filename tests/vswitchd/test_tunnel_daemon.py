@@ -92,6 +92,7 @@ def test_show_errors_and_statistics(switchd: Switchd) -> None:
     flows = s.appctl("dpctl/dump-flows").stdout
     assert "actions:tnl_pop(4789)" in flows
     assert re.search(r"tunnel\(tun_id=0x1c8,src=1\.1\.2\.92,dst=1\.1\.2\.88,.*in_port\(4789\)", flows), flows
+    s.wait_until(lambda: "tx_packets=1" in s.get("Interface", "p0", "statistics"))
     # And a packet from p0 to t2 is encapsulated towards 1.1.2.92 (NORMAL learned 50:54:00:00:00:0a on t2).
     back = udp4_frame(eth_src="50:54:00:00:00:09", eth_dst="50:54:00:00:00:0a", ip_src="192.168.0.2",
                       ip_dst="192.168.0.1")
